@@ -1,0 +1,146 @@
+// The execution plan: the contract between the compiler and the runtime. The compiler's emit phase
+// writes a module that exports `plan` (this data, JSON-serialisable, versioned) and `functions`
+// (the specialised code the plan's nodes name). The runtime reads only such a module.
+import type { FlowType } from "./types.js";
+
+export const PLAN_VERSION = 1;
+
+/** Where a node came from in the .flow file (1-based). */
+export interface SourceLoc {
+  file: string;
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+}
+
+export interface PlanConfig {
+  /** Parallel instances of every partitioned node. `flowc run --partitions N` overrides it. */
+  partitions: number;
+  /** Keys hash into this many key groups; partitions own contiguous ranges of them. Fixed for a job's life. */
+  keyGroups: number;
+  /** Milliseconds between checkpoints, or null when checkpointing is off. */
+  checkpointIntervalMs: number | null;
+  /** Records per batch handed between operators. */
+  batchSize: number;
+}
+
+export interface ExecutionPlan {
+  version: typeof PLAN_VERSION;
+  /** The job's name: the `pipeline NAME` header, or the file's base name. */
+  name: string;
+  /** The .flow file, as given to the compiler. */
+  sourceFile: string;
+  /** The .flow file's directory relative to the emitted module's directory; relative paths in connectors resolve against it. */
+  sourceDir: string;
+  config: PlanConfig;
+  /** Nodes in topological order: every input of a node appears before it. */
+  nodes: PlanNode[];
+}
+
+/**
+ * How records travel from an input node's instances to this node's instances:
+ * - forward: instance i to instance i (same parallelism)
+ * - hash: by key, through key groups (the input node emits keyed records)
+ * - rebalance: one instance to all instances, batch by batch round robin
+ * - gather: all instances to the single instance
+ */
+export type Partitioning = "forward" | "hash" | "rebalance" | "gather";
+
+export interface PlanInput {
+  from: string;
+  partitioning: Partitioning;
+}
+
+interface NodeBase {
+  /** Stable id: derived from the node's kind and its position in the .flow file, not from a counter over the graph. */
+  id: string;
+  /** A short human description for `explain` and the run summary. */
+  label: string;
+  /** `single`: one instance; `partitioned`: config.partitions instances. */
+  parallelism: "single" | "partitioned";
+  inputs: PlanInput[];
+  loc: SourceLoc;
+  /** Type of the records this node emits (sinks: of the records they take). */
+  outputType: FlowType;
+  /** Whether emitted records carry a key (the node ends in keyBy, or is a keyed aggregate). */
+  keyed: boolean;
+}
+
+export interface SourceNode extends NodeBase {
+  kind: "source";
+  /** The source's name in the .flow file. */
+  name: string;
+  connector: ConnectorSpec;
+}
+
+/** Consecutive stateless operators fused into one generated function. */
+export interface ChainNode extends NodeBase {
+  kind: "chain";
+  /** Name of the ChainFn in the module's `functions`. */
+  fn: string;
+  /** The fused operators, in order, for explain. */
+  steps: { op: string; loc: SourceLoc }[];
+}
+
+export interface AggregateNode extends NodeBase {
+  kind: "aggregate";
+  aggregate: AggregateSpec;
+  window: WindowSpec | null;
+}
+
+export interface SinkNode extends NodeBase {
+  kind: "sink";
+  /** `as NAME`, if given. */
+  name: string | null;
+  connector: ConnectorSpec;
+}
+
+export type PlanNode = SourceNode | ChainNode | AggregateNode | SinkNode;
+
+/** A connector with its arguments resolved to constants, keyed by parameter name. */
+export interface ConnectorSpec {
+  type: string;
+  args: Record<string, ConstValue>;
+}
+
+export type ConstValue = string | number | boolean | null | ConstValue[] | { [k: string]: ConstValue };
+
+export type SimpleAggregate =
+  | { kind: "count" }
+  /** `fn` names a ValueFn in `functions`. */
+  | { kind: "sum" | "min" | "max" | "avg"; fn: string }
+  /** `fn` names a ReduceFn. */
+  | { kind: "reduce"; fn: string };
+
+export type AggregateSpec =
+  | SimpleAggregate
+  /** `aggregate({ n: count(), total: sum(...) })` */
+  | { kind: "multi"; fields: { name: string; aggregate: SimpleAggregate }[] };
+
+export type WindowTime = "processing" | "event";
+
+export type WindowSpec =
+  | { kind: "tumbling"; sizeMs: number; time: WindowTime }
+  | { kind: "sliding"; sizeMs: number; slideMs: number; time: WindowTime }
+  | { kind: "session"; gapMs: number; time: WindowTime };
+
+// ---------------------------------------------------------------- the generated code's interface
+
+/** Receives what a chain emits. */
+export interface Collector<O> {
+  emit(value: O): void;
+  /** Emit with a key (a chain ending in keyBy); the key decides the partition. */
+  emitKeyed(key: unknown, value: O): void;
+  /** A record failed inside the chain (for example an imported function threw): report it, skip it. */
+  fail(record: unknown, error: unknown, where: string): void;
+}
+
+export type ChainFn<I = any, O = any> = (input: readonly I[], out: Collector<O>) => void;
+export type ValueFn<I = any> = (value: I) => number;
+export type ReduceFn<T = any> = (a: T, b: T) => T;
+
+export interface PlanModule {
+  plan: ExecutionPlan;
+  functions: Record<string, ChainFn | ValueFn | ReduceFn>;
+}
