@@ -35,7 +35,7 @@ export const CONNECTORS: ConnectorInfo[] = [
       { name: "path", type: "string", doc: "A file (source) or a directory of part files (sink), relative to the .flow file." },
       { name: "format", type: "string", default: "lines", oneOf: FORMATS, doc: "lines: one value per line; csv: a header row, then one record per row; jsonl: one JSON value per line." },
     ],
-    doc: "Reads a file (bounded, replayable) or writes a directory with one part file per partition.",
+    doc: "Reads a file (bounded, replayable) or writes a directory with one part file per partition (`part-N.txt`, `.csv` or `.jsonl`); part files of an earlier run are replaced.",
   },
   {
     name: "socket",
@@ -45,7 +45,7 @@ export const CONNECTORS: ConnectorInfo[] = [
       { name: "host", type: "string", doc: "Host to connect to." },
       { name: "port", type: "int", doc: "TCP port." },
     ],
-    doc: "Source: connects to host:port and reads text lines until the peer closes (like Spark's socketTextStream). Sink: connects and writes one line per record.",
+    doc: "Source: connects to host:port and reads UTF-8 text lines until the peer closes (like Spark's socketTextStream); a non-string element type reads each line as JSON. Sink: connects and writes one line per record, JSON for non-strings.",
   },
   {
     name: "stdin",
@@ -69,7 +69,7 @@ export const CONNECTORS: ConnectorInfo[] = [
       { name: "rate", type: "int", default: 0, doc: "Records per second; 0 means as fast as possible." },
       { name: "seed", type: "int", default: 1, doc: "Seed of the deterministic values." },
     ],
-    doc: "Deterministic synthetic records of the declared type, for tests and benchmarks.",
+    doc: "Deterministic synthetic records of the declared type, for tests and benchmarks. Record n has int n, float n + 0.5, bool n % 2 == 0, timestamp 1700000000000 + n * 1000, duration n ms, a string word picked by the seed, arrays of 1 to 3 elements; optional fields are missing when n % 3 == 2.",
   },
 ];
 

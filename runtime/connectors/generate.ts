@@ -1,0 +1,146 @@
+// generate(count, rate, seed): deterministic synthetic records of the declared element type, for
+// tests and benchmarks. Record n (0-based) depends only on the type, n and the seed, so every run
+// with the same arguments produces the same records:
+//
+//   int → n              float → n + 0.5          bool → n % 2 == 0
+//   timestamp → 1_700_000_000_000 + n * 1000 (one record per second from 2023-11-14T22:13:20Z)
+//   duration → n ms      string → a word from VOCABULARY, picked by a PRNG seeded with (seed, n)
+//   array → 1 to 3 elements (length from the PRNG); element i is generated as record n + i
+//   record → field by field in declared order; an optional field is missing when n % 3 == 2
+//
+// rate > 0 paces output to about `rate` records per second, in small batches on a timer.
+import { setTimeout as sleep } from "node:timers/promises";
+import type { FlowType } from "../types.js";
+import type { SourceConnector, SourceReader } from "./api.js";
+import { ConnectorArgs } from "./args.js";
+
+export const VOCABULARY = [
+  "the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog",
+  "stream", "flow", "data", "window", "key", "value", "event", "time",
+] as const;
+
+export const FIRST_TIMESTAMP = 1_700_000_000_000;
+
+/** Batches of a paced generator are at most this far apart, so output looks continuous. */
+const PACING_INTERVAL_MS = 50;
+
+export const generateSource: SourceConnector = {
+  kind: "source",
+  async open(spec, ctx) {
+    const args = new ConnectorArgs(spec);
+    return new GenerateReader(ctx.elementType, args.int("count"), args.int("rate"), args.int("seed"), ctx.batchSize, ctx.signal);
+  },
+};
+
+class GenerateReader implements SourceReader {
+  private produced = 0;
+  private startedAt: number | undefined;
+  private readonly closing = new AbortController();
+  private readonly signal: AbortSignal;
+  private readonly batchSize: number;
+  private readonly rng = new Rng();
+
+  constructor(
+    private readonly type: FlowType,
+    private readonly count: number,
+    private readonly rate: number,
+    private readonly seed: number,
+    batchSize: number,
+    signal: AbortSignal,
+  ) {
+    this.signal = AbortSignal.any([signal, this.closing.signal]);
+    this.batchSize = rate > 0 ? Math.max(1, Math.min(batchSize, Math.ceil((rate * PACING_INTERVAL_MS) / 1000))) : batchSize;
+  }
+
+  async next(): Promise<unknown[] | undefined> {
+    if (this.signal.aborted) return undefined;
+    const from = this.produced;
+    const k = Math.min(this.batchSize, this.count - from);
+    if (k <= 0) return undefined;
+    if (this.rate > 0) {
+      // The batch is due when its last record is: the first batch waits too, so n records take about n / rate seconds.
+      this.startedAt ??= performance.now();
+      const wait = this.startedAt + ((from + k) * 1000) / this.rate - performance.now();
+      if (wait > 0) {
+        try {
+          await sleep(wait, undefined, { signal: this.signal });
+        } catch {
+          return undefined;
+        }
+      }
+    }
+    const batch = new Array<unknown>(k);
+    for (let i = 0; i < k; i++) batch[i] = generateValue(this.type, from + i, this.seed, this.rng);
+    this.produced = from + k;
+    return batch;
+  }
+
+  progress() {
+    return { done: this.produced, total: this.count, unit: "records" as const };
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort();
+  }
+}
+
+/** Record n of a generator with this seed: the same value for the same arguments, always. */
+export function generateValue(type: FlowType, n: number, seed: number, rng: Rng = new Rng()): unknown {
+  rng.reset(seed, n);
+  return value(type, n, rng);
+}
+
+function value(t: FlowType, n: number, rng: Rng): unknown {
+  switch (t.kind) {
+    case "int":
+    case "duration":
+    case "unknown":
+      return n;
+    case "float":
+      return n + 0.5;
+    case "bool":
+      return n % 2 === 0;
+    case "timestamp":
+      return FIRST_TIMESTAMP + n * 1000;
+    case "string":
+      return VOCABULARY[rng.below(VOCABULARY.length)];
+    case "optional":
+      return value(t.inner, n, rng);
+    case "array": {
+      const out = new Array<unknown>(1 + rng.below(3));
+      for (let i = 0; i < out.length; i++) out[i] = value(t.element, n + i, rng);
+      return out;
+    }
+    case "record": {
+      const out: Record<string, unknown> = {};
+      for (const f of t.fields) out[f.name] = f.optional && n % 3 === 2 ? undefined : value(f.type, n, rng);
+      return out;
+    }
+  }
+}
+
+/** mulberry32, reseeded per record from (seed, n) so that record n does not depend on the ones before it. */
+export class Rng {
+  private state = 0;
+
+  reset(seed: number, n: number): void {
+    // A murmur3-style mix, so that neighbouring (seed, n) pairs start far apart.
+    let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ n ^ Math.floor(n / 0x100000000);
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    this.state = (h ^ (h >>> 16)) | 0;
+  }
+
+  /** A float in [0, 1). */
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) | 0;
+    let t = Math.imul(this.state ^ (this.state >>> 15), 1 | this.state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** An integer in [0, n). */
+  below(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+}

@@ -1,0 +1,115 @@
+// The writer behind every text sink (file part, stdout, socket): formats each batch as lines in
+// the sink's format and writes it to a Writable in one call, reporting the stream's fullness
+// through ready() so the runtime can pause the sources.
+//
+// Formats: `lines` writes strings as they are and anything else as JSON; `jsonl` one JSON value per
+// line (fields holding undefined, the missing optional ones, are left out); `csv` a header row of
+// the field names, then one row per record (arrays and records as JSON inside the cell).
+//
+// A stream error is kept and surfaces from the next ready() or from close(): write() is called from
+// the middle of an operator's batch and has nowhere to report it.
+import type { Writable } from "node:stream";
+import type { FlowType } from "../types.js";
+import type { SinkWriter } from "./api.js";
+import { ConnectorError } from "./api.js";
+import type { TextFormat } from "./args.js";
+import { formatCsvLine } from "./csv.js";
+import { errorCode } from "./system-errors.js";
+import { csvHeader, toCsvRow, toLine } from "./validate.js";
+
+export interface TextSinkOptions {
+  format: TextFormat;
+  type: FlowType;
+  /** Write the csv header row first (false for all but one writer of a shared stream). */
+  header: boolean;
+  /** End the stream on close; false for streams the sink does not own, like process.stdout. */
+  end: boolean;
+  /** Treat a closed pipe as the reader having left (stdout piped into `head`): drop the rest quietly. */
+  quietOnClosedPipe?: boolean;
+  /** The message for a stream that fails. */
+  writeError(error: unknown): ConnectorError;
+}
+
+export function openTextSink(stream: Writable, opts: TextSinkOptions): SinkWriter {
+  return new TextSinkWriter(stream, opts);
+}
+
+/** One value as one line of text (without the newline). */
+export function lineFormatter(format: TextFormat, type: FlowType): (value: unknown) => string {
+  switch (format) {
+    case "lines":
+      return toLine;
+    case "jsonl":
+      return (v) => JSON.stringify(v) ?? "null";
+    case "csv":
+      return (v) => formatCsvLine(toCsvRow(v, type));
+  }
+}
+
+class TextSinkWriter implements SinkWriter {
+  private readonly format: (value: unknown) => string;
+  private error: ConnectorError | undefined;
+  /** The reader went away: further output is dropped. */
+  private gone = false;
+  private drained: Promise<void> | undefined;
+  private readonly onError = (e: unknown) => {
+    if (this.opts.quietOnClosedPipe && errorCode(e) === "EPIPE") this.gone = true;
+    else this.error ??= this.opts.writeError(e);
+  };
+
+  constructor(
+    private readonly stream: Writable,
+    private readonly opts: TextSinkOptions,
+  ) {
+    this.format = lineFormatter(opts.format, opts.type);
+    stream.on("error", this.onError);
+    if (opts.header && opts.format === "csv") stream.write(`${formatCsvLine(csvHeader(opts.type))}\n`);
+  }
+
+  write(records: readonly unknown[]): void {
+    if (this.error || this.gone || records.length === 0) return;
+    let text = "";
+    for (const r of records) text += `${this.format(r)}\n`;
+    this.stream.write(text);
+  }
+
+  ready(): Promise<void> | undefined {
+    if (this.error) return Promise.reject(this.error);
+    if (this.gone || !this.stream.writableNeedDrain) return undefined;
+    return (this.drained ??= this.waitForDrain().finally(() => (this.drained = undefined)));
+  }
+
+  private waitForDrain(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const done = () => {
+        this.stream.off("drain", done);
+        this.stream.off("close", done);
+        this.stream.off("error", done);
+        // Read after the sink's own error listener has run, which was attached first.
+        if (this.error) reject(this.error);
+        else resolve();
+      };
+      this.stream.on("drain", done);
+      this.stream.on("close", done);
+      this.stream.on("error", done);
+    });
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (this.opts.end) {
+        if (!this.stream.destroyed) {
+          await new Promise<void>((resolve) => {
+            this.stream.end(() => resolve());
+            this.stream.once("close", () => resolve());
+          });
+        }
+      } else if (!this.gone && !this.error && this.stream.writableNeedDrain) {
+        await this.waitForDrain();
+      }
+    } finally {
+      if (!this.opts.end) this.stream.off("error", this.onError);
+    }
+    if (this.error) throw this.error;
+  }
+}
