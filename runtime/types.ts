@@ -10,6 +10,8 @@ export type FlowType =
   | { kind: "duration" }
   | { kind: "array"; element: FlowType }
   | { kind: "record"; fields: RecordField[]; name?: string }
+  /** A value that may be missing: what reading an optional field gives. `??` turns it into `inner`. */
+  | { kind: "optional"; inner: FlowType }
   /** The type of an expression whose type could not be determined (after an error). Compatible with everything. */
   | { kind: "unknown" };
 
@@ -42,6 +44,8 @@ export function typeToString(t: FlowType, expandNamed = false): string {
     case "record":
       if (t.name && !expandNamed) return t.name;
       return `{ ${t.fields.map((f) => `${f.name}${f.optional ? "?" : ""}: ${typeToString(f.type)}`).join(", ")} }`;
+    case "optional":
+      return `${typeToString(t.inner, expandNamed)} (may be missing)`;
     case "unknown":
       return "unknown";
     default:
@@ -54,6 +58,7 @@ export function sameType(a: FlowType, b: FlowType): boolean {
   if (a.kind === "unknown" || b.kind === "unknown") return true;
   if (a.kind !== b.kind) return false;
   if (a.kind === "array" && b.kind === "array") return sameType(a.element, b.element);
+  if (a.kind === "optional" && b.kind === "optional") return sameType(a.inner, b.inner);
   if (a.kind === "record" && b.kind === "record") {
     if (a.fields.length !== b.fields.length) return false;
     return a.fields.every((f) => {

@@ -1,0 +1,126 @@
+// The input side of a task: merges its channels and turns their in-band control events into
+// task-level ones. A state machine with two states:
+//   open:                 data passes through; barrier n on channel c → aligning(n, {c}), c blocked
+//   aligning(n, arrived): data on an arrived channel is queued; barrier n on the last channel (or the
+//                         last non-arrived channel ending) → onBarrier(n), back to open, queued
+//                         messages replayed in order (they may start the next alignment)
+// Watermarks: the task's event time is the minimum over its channels (an ended channel no longer
+// holds it back). End: once every channel has ended.
+import type { Batch, ControlEvent } from "./messages.js";
+
+export interface GateHandler {
+  onData(batch: Batch, channel: number): void;
+  onWatermark(time: number): void;
+  onBarrier(id: number): void;
+  onEnd(): void;
+}
+
+type Queued = { kind: "data"; batch: Batch } | { kind: "control"; event: ControlEvent };
+
+export class InputGate {
+  private readonly watermarks: number[];
+  private readonly ended: boolean[];
+  private endedCount = 0;
+  private currentWatermark = -Infinity;
+  private aligning: { id: number; arrived: Set<number> } | null = null;
+  private readonly queues: Queued[][];
+  private finished = false;
+
+  constructor(
+    readonly channels: number,
+    private readonly handler: GateHandler,
+  ) {
+    this.watermarks = new Array<number>(channels).fill(-Infinity);
+    this.ended = new Array<boolean>(channels).fill(false);
+    this.queues = Array.from({ length: channels }, () => []);
+  }
+
+  get isAligning(): boolean {
+    return this.aligning !== null;
+  }
+
+  data(batch: Batch, channel: number): void {
+    if (this.aligning?.arrived.has(channel)) this.queues[channel]!.push({ kind: "data", batch });
+    else this.handler.onData(batch, channel);
+  }
+
+  control(event: ControlEvent, channel: number): void {
+    if (this.aligning?.arrived.has(channel)) {
+      this.queues[channel]!.push({ kind: "control", event });
+      return;
+    }
+    switch (event.kind) {
+      case "watermark":
+        this.watermarks[channel] = Math.max(this.watermarks[channel]!, event.time);
+        this.advanceWatermark();
+        break;
+      case "barrier":
+        this.barrier(event.id, channel);
+        break;
+      case "end":
+        if (this.ended[channel]) return;
+        this.ended[channel] = true;
+        this.endedCount++;
+        this.watermarks[channel] = Infinity;
+        if (this.aligning) this.maybeCompleteAlignment();
+        if (this.endedCount === this.channels) this.finish();
+        else this.advanceWatermark();
+        break;
+    }
+  }
+
+  private barrier(id: number, channel: number): void {
+    if (!this.aligning) {
+      this.aligning = { id, arrived: new Set([channel]) };
+    } else if (id !== this.aligning.id) {
+      // A newer barrier while an older one is incomplete: the older checkpoint is abandoned.
+      this.aligning = { id, arrived: new Set([channel]) };
+    } else {
+      this.aligning.arrived.add(channel);
+    }
+    this.maybeCompleteAlignment();
+  }
+
+  private maybeCompleteAlignment(): void {
+    const a = this.aligning;
+    if (!a) return;
+    for (let c = 0; c < this.channels; c++) {
+      if (!a.arrived.has(c) && !this.ended[c]) return;
+    }
+    this.aligning = null;
+    this.handler.onBarrier(a.id);
+    this.replay(a.arrived);
+  }
+
+  private replay(channels: Set<number>): void {
+    for (const c of channels) {
+      const q = this.queues[c]!;
+      this.queues[c] = [];
+      for (let i = 0; i < q.length; i++) {
+        const m = q[i]!;
+        if (this.aligning?.arrived.has(c)) {
+          // The replay started a new alignment that blocks this channel again: keep the rest queued.
+          this.queues[c]!.push(...q.slice(i));
+          break;
+        }
+        if (m.kind === "data") this.handler.onData(m.batch, c);
+        else this.control(m.event, c);
+      }
+    }
+  }
+
+  private advanceWatermark(): void {
+    let min = Infinity;
+    for (const w of this.watermarks) if (w < min) min = w;
+    if (min > this.currentWatermark && min !== Infinity) {
+      this.currentWatermark = min;
+      this.handler.onWatermark(min);
+    }
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.handler.onEnd();
+  }
+}

@@ -1,0 +1,363 @@
+// Runs a plan in this process (the embedded mode): builds one task per node instance, wires their
+// channels by each edge's partitioning, opens connectors, pulls every source batch by batch and
+// pushes each batch through the graph, and waits until every sink has closed.
+import { resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConnectorError, type BadRecord, type SinkWriter, type SourceReader } from "../connectors/api.js";
+import { SINKS, SOURCES } from "../connectors/registry.js";
+import { AggregateOperator } from "../operators/aggregate.js";
+import { ChainOperator } from "../operators/chain.js";
+import type { Operator, OperatorContext, OperatorState } from "../operators/operator.js";
+import { SinkOperator } from "../operators/sink.js";
+import { PLAN_VERSION, type ChainFn, type PlanModule, type PlanNode, type SourceLoc } from "../plan.js";
+import { keyGroupRange } from "./keys.js";
+import { Output, type Target } from "./output.js";
+import { Task, type TaskHooks } from "./task.js";
+
+export interface RecordFailure {
+  /** The operator's place in the .flow file, as `file:line`. */
+  where: string;
+  record: unknown;
+  message: string;
+}
+
+export interface RunReporter {
+  badRecord?(bad: BadRecord): void;
+  recordFailed?(failure: RecordFailure): void;
+}
+
+export interface RunOptions {
+  /** Overrides the plan's `config.partitions`. */
+  partitions?: number;
+  /** Directory that relative connector paths resolve against; default: the plan's sourceDir next to `moduleUrl`. */
+  baseDir?: string;
+  /** URL of the plan module (import.meta.url of it), used to resolve plan.sourceDir. */
+  moduleUrl?: string;
+  stdin?: NodeJS.ReadableStream;
+  stdout?: NodeJS.WritableStream;
+  /** Replaces named sources with fixed records (tests). */
+  sourceOverrides?: Record<string, readonly unknown[]>;
+  reporter?: RunReporter;
+  /** Aborting ends every source as if its input had ended: windows flush, sinks close. */
+  signal?: AbortSignal;
+  /** Snapshots restored before the job starts (operator id → states). */
+  restore?: OperatorState[];
+}
+
+export interface SourceStats {
+  name: string;
+  records: number;
+  progress?: { done: number; total: number; unit: "bytes" | "records" };
+}
+
+export interface JobStats {
+  startedAt: number;
+  sources: SourceStats[];
+  recordsIn: number;
+  recordsOut: number;
+  badRecords: number;
+  failedRecords: number;
+}
+
+export interface RunSummary extends JobStats {
+  durationMs: number;
+  sinks: { name: string; records: number }[];
+  partitions: number;
+}
+
+/** A user-facing failure of a job (a connector could not be opened, a plan of another version). */
+export class JobError extends Error {
+  constructor(
+    message: string,
+    readonly loc?: SourceLoc,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = "JobError";
+  }
+}
+
+export class Job {
+  readonly stats: JobStats;
+  readonly partitions: number;
+  private readonly tasks = new Map<string, Task[]>();
+  private readonly sinkOps: { name: string; op: SinkOperator }[] = [];
+  private readonly finished: Promise<void>[] = [];
+  private pressure: Promise<void>[] = [];
+  private readonly readers: { task: Task; reader: SourceReader; stats: SourceStats }[] = [];
+  private readonly timedOps: Operator[] = [];
+  readonly snapshots = new Map<number, OperatorState[]>();
+
+  constructor(
+    private readonly mod: PlanModule,
+    private readonly opts: RunOptions = {},
+  ) {
+    const plan = mod.plan;
+    if (plan?.version !== PLAN_VERSION) {
+      throw new JobError(`this plan was made for plan format ${String(plan?.version)}, but this runtime reads format ${PLAN_VERSION}`, undefined, "compile the .flow file again with this flowc");
+    }
+    const p = opts.partitions ?? plan.config.partitions;
+    if (!Number.isInteger(p) || p < 1 || p > plan.config.keyGroups) {
+      throw new JobError(`partitions must be a whole number from 1 to ${plan.config.keyGroups}, not ${p}`);
+    }
+    this.partitions = p;
+    this.stats = { startedAt: Date.now(), sources: [], recordsIn: 0, recordsOut: 0, badRecords: 0, failedRecords: 0 };
+  }
+
+  private get baseDir(): string {
+    if (this.opts.baseDir) return this.opts.baseDir;
+    if (this.opts.moduleUrl) return resolve(dirname(fileURLToPath(this.opts.moduleUrl)), this.mod.plan.sourceDir);
+    return process.cwd();
+  }
+
+  private instances(node: PlanNode): number {
+    return node.parallelism === "single" ? 1 : this.partitions;
+  }
+
+  /** Opens connectors and wires tasks. Rejects with JobError for anything the user can fix. */
+  async open(): Promise<void> {
+    const plan = this.mod.plan;
+    const hooks: TaskHooks = {
+      onSnapshot: (_task, id, state) => {
+        if (!state) return;
+        let list = this.snapshots.get(id);
+        if (!list) this.snapshots.set(id, (list = []));
+        list.push(state);
+      },
+      onFinished: (_task, done) => {
+        this.finished.push(done);
+      },
+    };
+    try {
+      for (const node of plan.nodes) {
+        const n = this.instances(node);
+        const list: Task[] = [];
+        for (let i = 0; i < n; i++) {
+          const out = new Output(plan.config.keyGroups);
+          const ctx: OperatorContext = {
+            partition: i,
+            partitions: n,
+            keyGroups: plan.config.keyGroups,
+            keyGroupRange: keyGroupRange(i, n, plan.config.keyGroups),
+            out,
+            fail: (record, error, where) => this.recordFailed(record, error, where),
+          };
+          const { op, reader } = await this.operatorFor(node, i, n, ctx);
+          const task = new Task(node, i, op, out, hooks);
+          if (reader) {
+            const stats: SourceStats = { name: (node as { name: string }).name, records: 0 };
+            this.stats.sources.push(stats);
+            this.readers.push({ task, reader, stats });
+          }
+          list.push(task);
+        }
+        this.tasks.set(node.id, list);
+      }
+    } catch (e) {
+      await this.abort();
+      throw toJobError(e);
+    }
+    this.wire();
+    if (this.opts.restore) for (const list of this.tasks.values()) for (const t of list) t.operator.restore(this.opts.restore);
+  }
+
+  private async operatorFor(node: PlanNode, i: number, n: number, ctx: OperatorContext): Promise<{ op: Operator; reader?: SourceReader }> {
+    const fns = this.mod.functions as Record<string, unknown>;
+    switch (node.kind) {
+      case "source": {
+        const override = this.opts.sourceOverrides?.[node.name];
+        const reader = override ? arrayReader(override, this.mod.plan.config.batchSize) : await this.openSource(node);
+        return { op: passThrough(ctx), reader };
+      }
+      case "chain": {
+        const fn = fns[node.fn];
+        if (typeof fn !== "function") throw new JobError(`the plan module has no function ${node.fn}`);
+        return { op: new ChainOperator(fn as ChainFn, ctx) };
+      }
+      case "aggregate": {
+        const op = new AggregateOperator(node.id, `${node.loc.file}:${node.loc.line}`, node.aggregate, node.window, fns, ctx);
+        if (node.window?.time === "processing") this.timedOps.push(op);
+        return { op };
+      }
+      case "sink": {
+        const writer = await this.openSink(node, i, n);
+        const op = new SinkOperator(writer, (ready) => this.pressure.push(ready));
+        this.sinkOps.push({ name: node.name ?? node.label, op });
+        return { op };
+      }
+    }
+  }
+
+  private async openSource(node: PlanNode & { kind: "source" }): Promise<SourceReader> {
+    const connector = SOURCES[node.connector.type];
+    if (!connector) throw new JobError(`this runtime has no source connector \`${node.connector.type}\``, node.loc);
+    return connector.open(node.connector, {
+      name: node.name,
+      elementType: node.outputType,
+      baseDir: this.baseDir,
+      batchSize: this.mod.plan.config.batchSize,
+      reportBad: (bad) => this.badRecord(bad),
+      loc: node.loc,
+      stdin: (this.opts.stdin ?? process.stdin) as never,
+      signal: this.opts.signal ?? new AbortController().signal,
+    });
+  }
+
+  private async openSink(node: PlanNode & { kind: "sink" }, partition: number, partitions: number): Promise<SinkWriter> {
+    const connector = SINKS[node.connector.type];
+    if (!connector) throw new JobError(`this runtime has no sink connector \`${node.connector.type}\``, node.loc);
+    return connector.open(node.connector, {
+      name: node.name ?? node.id,
+      elementType: node.outputType,
+      baseDir: this.baseDir,
+      partition,
+      partitions,
+      loc: node.loc,
+      stdout: (this.opts.stdout ?? process.stdout) as never,
+    });
+  }
+
+  /** Connects every node's outputs to its consumers' channels. */
+  private wire(): void {
+    const channels = new Map<Task, number>();
+    for (const node of this.mod.plan.nodes) {
+      const downs = this.tasks.get(node.id)!;
+      for (const input of node.inputs) {
+        const ups = this.tasks.get(input.from)!;
+        const p = input.partitioning;
+        const next = (t: Task): number => {
+          const c = channels.get(t) ?? 0;
+          channels.set(t, c + 1);
+          return c;
+        };
+        if (p === "forward" && ups.length !== downs.length) throw new Error(`internal: forward edge ${input.from} → ${node.id} between ${ups.length} and ${downs.length} instances`);
+        if (p === "forward") {
+          ups.forEach((u, i) => u.output.addRoute(p, [{ receiver: downs[i]!, channel: next(downs[i]!) }]));
+        } else if (p === "gather") {
+          for (const u of ups) u.output.addRoute(p, [{ receiver: downs[0]!, channel: next(downs[0]!) }]);
+        } else {
+          const targetsOf = ups.map(() => [] as Target[]);
+          for (const d of downs) ups.forEach((_, k) => targetsOf[k]!.push({ receiver: d, channel: next(d) }));
+          ups.forEach((u, k) => u.output.addRoute(p, targetsOf[k]!));
+        }
+      }
+    }
+    for (const list of this.tasks.values()) for (const t of list) t.openGate(channels.get(t) ?? 0);
+  }
+
+  /** Runs until every source has ended and every sink has closed. */
+  async run(): Promise<RunSummary> {
+    const ticker = this.timedOps.length > 0 ? setInterval(() => this.tick(), 50) : null;
+    try {
+      await Promise.all(this.readers.map((r) => this.pump(r)));
+      await Promise.all(this.finished);
+    } catch (e) {
+      await this.abort();
+      throw toJobError(e);
+    } finally {
+      if (ticker) clearInterval(ticker);
+    }
+    return this.summary();
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const op of this.timedOps) op.onProcessingTime?.(now);
+  }
+
+  private async pump(r: { task: Task; reader: SourceReader; stats: SourceStats }): Promise<void> {
+    const signal = this.opts.signal;
+    try {
+      for (;;) {
+        if (signal?.aborted) break;
+        const batch = await r.reader.next();
+        if (batch === undefined) break;
+        r.stats.records += batch.length;
+        this.stats.recordsIn += batch.length;
+        r.task.recordsIn += batch.length;
+        r.task.output.emit({ values: batch, keys: null });
+        while (this.pressure.length > 0) {
+          const waiting = this.pressure;
+          this.pressure = [];
+          await Promise.all(waiting);
+        }
+      }
+    } finally {
+      await r.reader.close();
+    }
+    r.task.finish();
+  }
+
+  private async abort(): Promise<void> {
+    await Promise.allSettled(this.readers.map((r) => r.reader.close()));
+    for (const list of this.tasks.values()) for (const t of list) await t.operator.abort?.().catch(() => {});
+  }
+
+  snapshotStats(): JobStats {
+    for (const r of this.readers) {
+      const p = r.reader.progress?.();
+      if (p) r.stats.progress = p;
+    }
+    this.stats.recordsOut = this.sinkOps.reduce((n, s) => n + s.op.recordsWritten, 0);
+    return this.stats;
+  }
+
+  private summary(): RunSummary {
+    const stats = this.snapshotStats();
+    const sinks = new Map<string, number>();
+    for (const s of this.sinkOps) sinks.set(s.name, (sinks.get(s.name) ?? 0) + s.op.recordsWritten);
+    return {
+      ...stats,
+      durationMs: Date.now() - stats.startedAt,
+      sinks: [...sinks].map(([name, records]) => ({ name, records })),
+      partitions: this.partitions,
+    };
+  }
+
+  private badRecord(bad: BadRecord): void {
+    this.stats.badRecords++;
+    this.opts.reporter?.badRecord?.(bad);
+  }
+
+  private recordFailed(record: unknown, error: unknown, where: string): void {
+    this.stats.failedRecords++;
+    const message = error instanceof Error ? error.message : String(error);
+    this.opts.reporter?.recordFailed?.({ where, record, message });
+  }
+}
+
+function passThrough(ctx: OperatorContext): Operator {
+  return {
+    process: (batch) => ctx.out.emit(batch),
+    onWatermark: () => {},
+    onEnd: () => {},
+    snapshot: () => undefined,
+    restore: () => {},
+  };
+}
+
+function arrayReader(records: readonly unknown[], batchSize: number): SourceReader {
+  let i = 0;
+  return {
+    next: async () => {
+      if (i >= records.length) return undefined;
+      const batch = records.slice(i, i + batchSize);
+      i += batch.length;
+      return batch;
+    },
+    progress: () => ({ done: i, total: records.length, unit: "records" }),
+    close: async () => {},
+  };
+}
+
+function toJobError(e: unknown): unknown {
+  if (e instanceof ConnectorError) return new JobError(e.message, e.loc, e.hint);
+  return e;
+}
+
+/** Compiles nothing: runs an already-imported plan module to completion. */
+export async function runPlan(mod: PlanModule, opts: RunOptions = {}): Promise<RunSummary> {
+  const job = new Job(mod, opts);
+  await job.open();
+  return job.run();
+}

@@ -1,0 +1,66 @@
+// A task is one instance of a plan node: an input gate in front of an operator and an output
+// behind it. The gate turns channel events into task events; the task forwards control events
+// downstream after the operator has seen them, so they stay in order with the data.
+import type { Operator, OperatorState } from "../operators/operator.js";
+import type { PlanNode } from "../plan.js";
+import { InputGate } from "./input-gate.js";
+import type { Batch, ControlEvent } from "./messages.js";
+import type { Output, Receiver } from "./output.js";
+
+export interface TaskHooks {
+  /** The barrier of checkpoint `id` passed this task; `state` is its operator's snapshot. */
+  onSnapshot(task: Task, id: number, state: OperatorState | undefined): void;
+  /** Every input of the task ended and the operator finished (async operators: once it resolved). */
+  onFinished(task: Task, done: Promise<void>): void;
+}
+
+export class Task implements Receiver {
+  gate: InputGate | null = null;
+  recordsIn = 0;
+
+  constructor(
+    readonly node: PlanNode,
+    readonly partition: number,
+    readonly operator: Operator,
+    readonly output: Output,
+    private readonly hooks: TaskHooks,
+  ) {}
+
+  get name(): string {
+    return `${this.node.id}#${this.partition}`;
+  }
+
+  /** Called once the number of input channels is known (after wiring). */
+  openGate(channels: number): void {
+    this.gate = new InputGate(channels, {
+      onData: (batch, channel) => {
+        this.recordsIn += batch.values.length;
+        this.operator.process(batch, channel);
+      },
+      onWatermark: (time) => {
+        this.operator.onWatermark(time);
+        this.output.control({ kind: "watermark", time });
+      },
+      onBarrier: (id) => {
+        this.hooks.onSnapshot(this, id, this.operator.snapshot());
+        this.output.control({ kind: "barrier", id });
+      },
+      onEnd: () => this.finish(),
+    });
+  }
+
+  receive(batch: Batch, channel: number): void {
+    this.gate!.data(batch, channel);
+  }
+
+  control(event: ControlEvent, channel: number): void {
+    this.gate!.control(event, channel);
+  }
+
+  /** For tasks without inputs (sources): end of their own stream. */
+  finish(): void {
+    const r = this.operator.onEnd();
+    this.output.control({ kind: "end" });
+    this.hooks.onFinished(this, Promise.resolve(r));
+  }
+}

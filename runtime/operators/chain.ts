@@ -1,0 +1,44 @@
+// A fused chain of stateless operators: runs the generated ChainFn over each batch and emits what
+// it collects as one batch (keyed when the chain ends in keyBy).
+import type { Batch } from "../exec/messages.js";
+import type { ChainFn, Collector } from "../plan.js";
+import type { Operator, OperatorContext } from "./operator.js";
+
+export class ChainOperator implements Operator {
+  private values: unknown[] = [];
+  private keys: unknown[] = [];
+  private readonly collector: Collector<unknown>;
+
+  constructor(
+    private readonly fn: ChainFn,
+    private readonly ctx: OperatorContext,
+  ) {
+    // Plain closures over this instance: the generated code calls them once per record.
+    this.collector = {
+      emit: (v) => {
+        this.values.push(v);
+      },
+      emitKeyed: (k, v) => {
+        this.keys.push(k);
+        this.values.push(v);
+      },
+      fail: (record, error, where) => ctx.fail(record, error, where),
+    };
+  }
+
+  process(batch: Batch): void {
+    this.fn(batch.values, this.collector);
+    if (this.values.length === 0) return;
+    const out: Batch = { values: this.values, keys: this.keys.length > 0 ? this.keys : null };
+    this.values = [];
+    this.keys = [];
+    this.ctx.out.emit(out);
+  }
+
+  onWatermark(): void {}
+  onEnd(): void {}
+  snapshot(): undefined {
+    return undefined;
+  }
+  restore(): void {}
+}

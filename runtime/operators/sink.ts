@@ -1,0 +1,39 @@
+// Hands batches to a connector's writer. When the writer's buffers are full it reports the wait to
+// the job, which pauses its sources until the writer has drained (backpressure).
+import type { SinkWriter } from "../connectors/api.js";
+import type { Batch } from "../exec/messages.js";
+import type { Operator } from "./operator.js";
+
+export class SinkOperator implements Operator {
+  recordsWritten = 0;
+  private closed = false;
+
+  constructor(
+    private readonly writer: SinkWriter,
+    private readonly onPressure: (ready: Promise<void>) => void,
+  ) {}
+
+  process(batch: Batch): void {
+    this.writer.write(batch.values);
+    this.recordsWritten += batch.values.length;
+    const ready = this.writer.ready();
+    if (ready) this.onPressure(ready);
+  }
+
+  onWatermark(): void {}
+
+  async onEnd(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writer.close();
+  }
+
+  async abort(): Promise<void> {
+    await this.onEnd();
+  }
+
+  snapshot(): undefined {
+    return undefined;
+  }
+  restore(): void {}
+}
