@@ -1,0 +1,126 @@
+// The `flowc` command line: check, compile, run, explain. Exit codes as tsc's: 0 ok, 1 errors in
+// the user's program (or a job that failed for a reason the user can fix), 2 usage or internal error.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { hasErrors } from "../diagnostics/diagnostic.js";
+import type { DiagnosticFormat } from "../diagnostics/render.js";
+import { analyze, compile, planOnly, readSource } from "../index.js";
+import { FLOWC_VERSION } from "../phases/4-emit/index.js";
+import type { SourceFile } from "../source.js";
+import { explainText } from "./explain.js";
+import { printDiagnostics, printProblem, type Io } from "./output.js";
+import { runCommand } from "./run.js";
+
+const formatOption = () =>
+  new Option("--format <format>", "diagnostics as a code frame (pretty), file:line:col lines (plain) or JSON").choices(["pretty", "plain", "json"]).default("pretty");
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
+  return n;
+}
+
+function load(path: string, io: Io): SourceFile | undefined {
+  try {
+    return readSource(path);
+  } catch (e) {
+    printProblem(io, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+    return undefined;
+  }
+}
+
+export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  let code = 0;
+  const program = new Command("flowc")
+    .description("Flow: compile and run streaming dataflow programs (.flow files)")
+    .version(FLOWC_VERSION)
+    .showHelpAfterError("(run `flowc --help` for usage)")
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride();
+
+  program
+    .command("check")
+    .description("parse and type-check .flow files; report every error")
+    .argument("<files...>", ".flow files")
+    .addOption(formatOption())
+    .action((files: string[], o: { format: DiagnosticFormat }) => {
+      const sources: SourceFile[] = [];
+      const all = [];
+      for (const f of files) {
+        const src = load(f, io);
+        if (!src) {
+          code = Math.max(code, 1);
+          continue;
+        }
+        sources.push(src);
+        all.push(...analyze(src).diagnostics);
+      }
+      printDiagnostics(io, all, sources, o.format);
+      if (hasErrors(all)) code = 1;
+    });
+
+  program
+    .command("compile")
+    .description("compile a .flow file to NAME.plan.ts and a runnable NAME.plan.js")
+    .argument("<file>", ".flow file")
+    .option("-o, --out-dir <dir>", "where to write the plan (default: next to the .flow file)")
+    .addOption(formatOption())
+    .action(async (file: string, o: { outDir?: string; format: DiagnosticFormat }) => {
+      const src = load(file, io);
+      if (!src) return void (code = 1);
+      const outDir = resolve(o.outDir ?? dirname(file));
+      const r = await compile(src, { outDir, sourceDir: dirname(resolve(file)) });
+      printDiagnostics(io, r.diagnostics, [src], o.format);
+      if (hasErrors(r.diagnostics) || !r.emitted) return void (code = 1);
+      mkdirSync(outDir, { recursive: true });
+      const tsPath = join(outDir, `${r.emitted.baseName}.ts`);
+      const jsPath = join(outDir, `${r.emitted.baseName}.js`);
+      writeFileSync(tsPath, r.emitted.ts);
+      writeFileSync(jsPath, r.emitted.js);
+      if (o.format !== "json") io.stderr.write(`wrote ${tsPath}\nwrote ${jsPath}\n`);
+    });
+
+  program
+    .command("run")
+    .description("compile (if needed) and run a job in this process")
+    .argument("<file>", "a .flow file, or a .plan.js made by `flowc compile`")
+    .option("-p, --partitions <n>", "parallel partitions (overrides config)", positiveInt)
+    .addOption(new Option("--progress <mode>", "progress display").choices(["auto", "bar", "lines", "none"]).default("auto"))
+    .addOption(new Option("--progress-interval <seconds>", "seconds between plain progress lines").argParser(positiveInt).default(5))
+    .option("-q, --quiet", "no progress and no summary")
+    .addOption(formatOption())
+    .action(async (file: string, o: { partitions?: number; progress: "auto"; progressInterval: number; quiet?: boolean; format: DiagnosticFormat }) => {
+      code = await runCommand(file, { ...(o.partitions === undefined ? {} : { partitions: o.partitions }), progress: o.progress, progressInterval: o.progressInterval, quiet: o.quiet ?? false, format: o.format }, io);
+    });
+
+  program
+    .command("explain")
+    .description("show the execution plan: stages, fused chains, exchanges, partitions")
+    .argument("<file>", ".flow file")
+    .option("-p, --partitions <n>", "partitions to show (overrides config)", positiveInt)
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .action((file: string, o: { partitions?: number; format: "text" | "json" }) => {
+      const src = load(file, io);
+      if (!src) return void (code = 1);
+      const r = planOnly(src);
+      printDiagnostics(io, r.analysis.diagnostics, [src], "pretty");
+      if (!r.planned) return void (code = 1);
+      const plan = r.planned.plan;
+      io.stdout.write(o.format === "json" ? JSON.stringify(plan, null, 2) + "\n" : explainText(plan, o.partitions));
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+      return 2;
+    }
+    const err = e as Error;
+    printProblem(io, `internal error: ${err?.message ?? String(e)}`, undefined, "this is a bug in flowc; please report it");
+    if (err?.stack) io.stderr.write(err.stack + "\n");
+    return 2;
+  }
+  return code;
+}

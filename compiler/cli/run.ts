@@ -1,0 +1,195 @@
+// `flowc run`: compiles a .flow file (or loads an emitted plan module), runs it in this process
+// and reports as it goes: bad records with their position, progress over bounded input (a bar on
+// a terminal, plain periodic lines otherwise), and a summary at the end.
+import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import cliProgress from "cli-progress";
+import { Job, JobError, type JobStats, type RunSummary } from "../../runtime/exec/job.js";
+import type { PlanModule } from "../../runtime/plan.js";
+import type { BadRecord } from "../../runtime/connectors/api.js";
+import { hasErrors } from "../diagnostics/diagnostic.js";
+import type { DiagnosticFormat } from "../diagnostics/render.js";
+import { compile, readSource } from "../index.js";
+import { colors, formatBytes, formatCount, printDiagnostics, printProblem, type Io } from "./output.js";
+
+export interface RunFlags {
+  partitions?: number;
+  format: DiagnosticFormat;
+  progress: "auto" | "bar" | "lines" | "none";
+  /** Seconds between plain progress lines. */
+  progressInterval: number;
+  quiet: boolean;
+}
+
+/** Bad records and failed records shown one by one before only counting. */
+const SHOW_PROBLEMS = 20;
+
+export async function runCommand(target: string, flags: RunFlags, io: Io): Promise<number> {
+  let mod: PlanModule;
+  let moduleUrl: string;
+  let baseDir: string | undefined;
+  if (/\.m?js$/.test(target)) {
+    moduleUrl = pathToFileURL(resolve(target)).href;
+    try {
+      mod = (await import(moduleUrl)) as PlanModule;
+    } catch (e) {
+      printProblem(io, `cannot load the plan module ${target}: ${(e as Error).message}`, undefined, "compile a .flow file with `flowc compile FILE.flow`");
+      return 1;
+    }
+    if (!mod.plan || !mod.functions) {
+      printProblem(io, `${target} is not a plan module: it exports no \`plan\` and \`functions\``, undefined, "pass a .flow file or a .plan.js file made by `flowc compile`");
+      return 1;
+    }
+  } else {
+    let file;
+    try {
+      file = readSource(target);
+    } catch (e) {
+      printProblem(io, `cannot read ${target}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+      return 1;
+    }
+    const dir = join(tmpdir(), "flowc-plans", createHash("sha256").update(resolve(target)).digest("hex").slice(0, 16));
+    const r = await compile(file, { outDir: dir, sourceDir: dirname(resolve(target)) });
+    printDiagnostics(io, r.diagnostics, [file], flags.format);
+    if (hasErrors(r.diagnostics) || !r.emitted) return 1;
+    mkdirSync(dir, { recursive: true });
+    // A fresh name each run: Node caches imported modules by URL within a process.
+    const path = join(dir, `${r.emitted.baseName}.${Date.now()}.${process.pid}.mjs`);
+    writeFileSync(path, r.emitted.js);
+    moduleUrl = pathToFileURL(path).href;
+    mod = (await import(moduleUrl)) as PlanModule;
+    baseDir = dirname(resolve(target));
+  }
+  return execute(mod, moduleUrl, baseDir, flags, io);
+}
+
+async function execute(mod: PlanModule, moduleUrl: string, baseDir: string | undefined, flags: RunFlags, io: Io): Promise<number> {
+  const c = colors(io);
+  let shown = 0;
+  const problem = (text: string) => {
+    if (shown < SHOW_PROBLEMS) io.stderr.write(`${c.yellow("warning")}: ${text}\n`);
+    else if (shown === SHOW_PROBLEMS) io.stderr.write(`${c.yellow("warning")}: more bad records follow; they are counted in the summary\n`);
+    shown++;
+  };
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      io.stderr.write("\nStopping: ending the sources and flushing windows and sinks (Ctrl-C again to quit at once)\n");
+      abort.abort();
+    } else process.exit(130);
+  };
+  let job: Job;
+  try {
+    job = new Job(mod, {
+      ...(flags.partitions === undefined ? {} : { partitions: flags.partitions }),
+      ...(baseDir ? { baseDir } : {}),
+      moduleUrl,
+      signal: abort.signal,
+      reporter: {
+        badRecord: (b: BadRecord) => problem(`bad record at ${b.origin}:${b.line} (source \`${b.source}\`): ${b.message}${b.text ? `\n    ${truncate(b.text)}` : ""}`),
+        recordFailed: (f) => problem(`record failed at ${f.where}: ${f.message}\n    ${truncate(JSON.stringify(f.record) ?? String(f.record))}`),
+      },
+    });
+    await job.open();
+  } catch (e) {
+    return reportFailure(e, io);
+  }
+  process.on("SIGINT", onSigint);
+  const progress = startProgress(job, flags, io);
+  let summary: RunSummary;
+  try {
+    summary = await job.run();
+  } catch (e) {
+    progress.stop();
+    return reportFailure(e, io);
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+  progress.stop();
+  if (!flags.quiet) io.stderr.write(renderSummary(mod.plan.name, summary, io));
+  return 0;
+}
+
+function reportFailure(e: unknown, io: Io): number {
+  if (e instanceof JobError) {
+    printProblem(io, e.message, e.loc, e.hint);
+    return 1;
+  }
+  const err = e as Error;
+  printProblem(io, `internal error while running the job: ${err?.message ?? String(e)}`, undefined, "this is a bug in flowc; please report it with the .flow file");
+  if (err?.stack) io.stderr.write(err.stack + "\n");
+  return 2;
+}
+
+function truncate(s: string, n = 200): string {
+  return s.length > n ? `${s.slice(0, n)}…` : s;
+}
+
+interface Progress {
+  stop(): void;
+}
+
+function startProgress(job: Job, flags: RunFlags, io: Io): Progress {
+  const bounded = (s: JobStats) => s.sources.every((x) => x.progress !== undefined);
+  let mode = flags.progress;
+  if (flags.quiet) mode = "none";
+  if (mode === "auto") mode = io.stderr.isTTY ? "bar" : "lines";
+  if (mode === "none") return { stop() {} };
+  const total = (s: JobStats) => s.sources.reduce((n, x) => n + (x.progress?.total ?? 0), 0);
+  const done = (s: JobStats) => s.sources.reduce((n, x) => n + (x.progress?.done ?? 0), 0);
+  const unit = (s: JobStats) => s.sources[0]?.progress?.unit ?? "records";
+  const rate = (s: JobStats) => s.recordsIn / Math.max(0.001, (Date.now() - s.startedAt) / 1000);
+
+  if (mode === "bar") {
+    const bar = new cliProgress.SingleBar(
+      {
+        stream: io.stderr as NodeJS.WritableStream as never,
+        format: "{bar} {percentage}% | {records} records | {rate} rec/s",
+        hideCursor: true,
+        clearOnComplete: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    let started = false;
+    const t = setInterval(() => {
+      const s = job.snapshotStats();
+      if (!bounded(s) || total(s) === 0) return;
+      const payload = { records: formatCount(s.recordsIn), rate: formatCount(Math.round(rate(s))) };
+      if (!started) {
+        bar.start(total(s), done(s), payload);
+        started = true;
+      } else bar.update(done(s), payload);
+    }, 200);
+    return {
+      stop() {
+        clearInterval(t);
+        if (started) bar.stop();
+      },
+    };
+  }
+  const t = setInterval(() => {
+    const s = job.snapshotStats();
+    const part = bounded(s) && total(s) > 0 ? `, ${unit(s) === "bytes" ? `${formatBytes(done(s))} of ${formatBytes(total(s))}` : `${formatCount(done(s))} of ${formatCount(total(s))}`} (${Math.floor((100 * done(s)) / total(s))}%)` : "";
+    io.stderr.write(`flowc: ${formatCount(s.recordsIn)} records in, ${formatCount(s.recordsOut)} out${part}, ${formatCount(Math.round(rate(s)))} records/s\n`);
+  }, flags.progressInterval * 1000);
+  t.unref();
+  return { stop: () => clearInterval(t) };
+}
+
+export function renderSummary(name: string, s: RunSummary, io: Io): string {
+  const c = colors(io);
+  const secs = s.durationMs / 1000;
+  const lines = [
+    `${c.green("Finished")} ${c.bold(name)} in ${secs.toFixed(2)} s (${s.partitions} partition${s.partitions === 1 ? "" : "s"})`,
+    `  records in:   ${formatCount(s.recordsIn)}${s.sources.length > 0 ? ` (${s.sources.map((x) => `${x.name}: ${formatCount(x.records)}`).join(", ")})` : ""}`,
+    `  records out:  ${formatCount(s.recordsOut)}${s.sinks.length > 0 ? ` (${s.sinks.map((x) => `${x.name}: ${formatCount(x.records)}`).join(", ")})` : ""}`,
+    `  bad records:  ${formatCount(s.badRecords)}${s.failedRecords > 0 ? `, failed records: ${formatCount(s.failedRecords)}` : ""}`,
+    `  throughput:   ${formatCount(Math.round(s.recordsIn / Math.max(secs, 0.001)))} records/s`,
+  ];
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,49 @@
+// The pipeline operators a .flow file can apply with `|>`: one entry each, with what the checker,
+// the docs, hover and completion need. `supported: false` operators are parsed and type-checked
+// but reported as "not supported yet" (FLOW2018) until their runtime exists.
+
+export interface OperatorInfo {
+  name: string;
+  signature: string;
+  doc: string;
+  kind: "stateless" | "keying" | "window" | "aggregate" | "multi-input" | "time";
+  supported: boolean;
+}
+
+export const OPERATORS: OperatorInfo[] = [
+  { name: "map", signature: "map(x => e)", doc: "One output per input: the value of `e`.", kind: "stateless", supported: true },
+  { name: "flatMap", signature: "flatMap(x => e)", doc: "`e` is an array; each of its elements is emitted.", kind: "stateless", supported: true },
+  { name: "filter", signature: "filter(x => cond)", doc: "Keeps the elements for which `cond` is true.", kind: "stateless", supported: true },
+  { name: "keyBy", signature: "keyBy(x => k)", doc: "Partitions the stream by key: a hash exchange across partitions. Aggregates need a keyed stream.", kind: "keying", supported: true },
+  { name: "window", signature: "window(tumbling(size))", doc: "Windows a keyed stream; the aggregate that follows emits once per window, when it closes.", kind: "window", supported: true },
+  { name: "count", signature: "count()", doc: "Number of elements per key: `{ key, count }`.", kind: "aggregate", supported: true },
+  { name: "sum", signature: "sum(x => e)", doc: "Sum of `e` per key: `{ key, sum }`.", kind: "aggregate", supported: true },
+  { name: "min", signature: "min(x => e)", doc: "Smallest `e` per key: `{ key, min }`.", kind: "aggregate", supported: true },
+  { name: "max", signature: "max(x => e)", doc: "Largest `e` per key: `{ key, max }`.", kind: "aggregate", supported: true },
+  { name: "avg", signature: "avg(x => e)", doc: "Mean of `e` per key (a float): `{ key, avg }`.", kind: "aggregate", supported: true },
+  { name: "reduce", signature: "reduce((a, b) => e)", doc: "Combines the values of one key: `{ key, value }`.", kind: "aggregate", supported: true },
+  { name: "aggregate", signature: "aggregate({ name: count(), other: sum(x => e), ... })", doc: "Several aggregates at once: `key` plus the named fields.", kind: "aggregate", supported: true },
+  { name: "union", signature: "union(other)", doc: "Merges two streams of the same type.", kind: "multi-input", supported: true },
+  { name: "watermark", signature: "watermark(x => x.ts, delay: 5s)", doc: "Assigns event time and emits watermarks trailing the largest timestamp by `delay`.", kind: "time", supported: false },
+  { name: "join", signature: "join(other, on: (a, b) => a.k == b.k, within: 10m)", doc: "Interval join on equal keys, timestamps at most `within` apart: `{ left, right }`.", kind: "multi-input", supported: false },
+  { name: "distinct", signature: "distinct(x => k, within: 1h)", doc: "Drops repeats of a key seen within the interval.", kind: "stateless", supported: false },
+];
+
+export const OPERATOR_MAP = new Map(OPERATORS.map((o) => [o.name, o]));
+
+export const AGGREGATES = ["count", "sum", "min", "max", "avg", "reduce"] as const;
+
+/** Window constructors usable in `window(...)`. */
+export const WINDOW_KINDS = [
+  { name: "tumbling", signature: "tumbling(size)", supported: true },
+  { name: "sliding", signature: "sliding(size, every: slide)", supported: false },
+  { name: "session", signature: "session(gap: g)", supported: false },
+];
+
+/** Config entries of `config { ... }`. */
+export const CONFIG_KEYS = [
+  { name: "partitions", type: "int", doc: "Parallel instances of every partitioned operator (default 1; `--partitions` overrides)." },
+  { name: "checkpoint", type: "duration", doc: "Interval between checkpoints (checkpointing itself comes in a later release; the value is checked and recorded in the plan)." },
+  { name: "keyGroups", type: "int", doc: "Number of key groups (default 128); the maximum number of partitions. Fixed for a job's life." },
+  { name: "batchSize", type: "int", doc: "Records per batch between operators (default 1024)." },
+] as const;

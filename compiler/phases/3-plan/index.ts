@@ -1,0 +1,240 @@
+// Phase 3, plan: takes the checked program and returns the execution plan (plain data: nodes,
+// edges with their partitioning, config) plus the specifications of the functions phase 4 must
+// generate. Consecutive stateless operators fuse into one chain; keyBy ends a chain and puts a hash
+// exchange before what follows; a window travels into the aggregate after it.
+import { createHash } from "node:crypto";
+import type * as A from "../../ast.js";
+import type { CheckedProgram, LogicalAggregate, OpStream, Sink, Stream } from "../2-check/index.js";
+import { PLAN_VERSION, type AggregateSpec, type ExecutionPlan, type Partitioning, type PlanNode, type SimpleAggregate, type SourceLoc, type WindowSpec } from "../../../runtime/plan.js";
+import type { FlowType } from "../../../runtime/types.js";
+
+/** What phase 4 generates for the plan's function names. */
+export type FunctionSpec =
+  | { kind: "chain"; name: string; inputType: FlowType; outputType: FlowType; keyed: boolean; steps: OpStream[] }
+  | { kind: "value"; name: string; inputType: FlowType; lambda: A.LambdaExpr; step: A.OperatorStep | A.CallExpr }
+  | { kind: "reduce"; name: string; type: FlowType; lambda: A.LambdaExpr; step: A.OperatorStep | A.CallExpr };
+
+export interface PlannedProgram {
+  checked: CheckedProgram;
+  plan: ExecutionPlan;
+  functions: FunctionSpec[];
+}
+
+/** A physical node's output as seen by its consumers. */
+interface Upstream {
+  id: string;
+  keyed: boolean;
+  parallelism: "single" | "partitioned";
+}
+
+/** Sinks that can be written by every partition at once; the others get one instance. */
+const PARTITIONED_SINKS = new Set(["file"]);
+
+export function plan(checked: CheckedProgram): PlannedProgram {
+  return new Planner(checked).run();
+}
+
+class Planner {
+  private readonly nodes: PlanNode[] = [];
+  private readonly functions: FunctionSpec[] = [];
+  private readonly memo = new Map<Stream, Upstream[]>();
+  private readonly consumers = new Map<Stream, number>();
+  private readonly ids = new Set<string>();
+
+  constructor(private readonly checked: CheckedProgram) {}
+
+  run(): PlannedProgram {
+    for (const s of this.checked.sinks) this.countConsumers(s.input);
+    for (const s of this.checked.sinks) this.sink(s);
+    const plan: ExecutionPlan = {
+      version: PLAN_VERSION,
+      name: this.checked.name,
+      sourceFile: this.checked.file.path,
+      sourceDir: ".",
+      config: { ...this.checked.config },
+      nodes: this.nodes,
+    };
+    return { checked: this.checked, plan, functions: this.functions };
+  }
+
+  private countConsumers(s: Stream): void {
+    const n = this.consumers.get(s) ?? 0;
+    this.consumers.set(s, n + 1);
+    if (n > 0) return;
+    if (s.kind === "op") this.countConsumers(s.input);
+    else if (s.kind === "union") for (const i of s.inputs) this.countConsumers(i);
+  }
+
+  private upstreams(s: Stream): Upstream[] {
+    const known = this.memo.get(s);
+    if (known) return known;
+    const ups = this.build(s);
+    this.memo.set(s, ups);
+    return ups;
+  }
+
+  private build(s: Stream): Upstream[] {
+    if (s.kind === "source") {
+      const id = this.id("source", s.name, `source:${s.name}`);
+      const c = s.connector;
+      this.nodes.push({
+        kind: "source",
+        id,
+        name: s.name,
+        connector: c,
+        label: `${s.name}: ${c.type}(${Object.values(c.args).map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(", ")})`,
+        parallelism: "single",
+        inputs: [],
+        loc: this.loc(s.decl.span),
+        outputType: s.type,
+        keyed: false,
+      });
+      return [{ id, keyed: false, parallelism: "single" }];
+    }
+    if (s.kind === "union") return s.inputs.flatMap((i) => this.upstreams(i));
+    switch (s.op) {
+      case "window":
+        // Consumed by the aggregate that follows; it has no node of its own.
+        return this.upstreams(s.input);
+      case "aggregate":
+        return [this.aggregate(s)];
+      default:
+        return [this.chain(s)];
+    }
+  }
+
+  /** A chain ending at `last`, reaching back over stateless operators no one else consumes. */
+  private chain(last: OpStream): Upstream {
+    const steps: OpStream[] = [last];
+    let cur = last.input;
+    while (cur.kind === "op" && isStateless(cur) && cur.op !== "keyBy" && this.consumers.get(cur) === 1) {
+      steps.unshift(cur);
+      cur = cur.input;
+    }
+    const ups = this.upstreams(cur);
+    const keyed = last.op === "keyBy";
+    const id = this.id("chain", steps.map((x) => x.op).join("_"), this.describe(last));
+    const first = steps[0]!;
+    this.nodes.push({
+      kind: "chain",
+      id,
+      fn: id,
+      steps: steps.map((x) => ({ op: x.op, loc: this.loc(x.step.span) })),
+      label: steps.map((x) => x.op).join(" → "),
+      parallelism: "partitioned",
+      inputs: ups.map((u) => ({ from: u.id, partitioning: partitioning(u, "partitioned") })),
+      loc: this.loc({ start: first.step.span.start, end: last.step.span.end }),
+      outputType: last.type,
+      keyed,
+    });
+    this.functions.push({ kind: "chain", name: id, inputType: cur.type, outputType: last.type, keyed, steps });
+    return { id, keyed, parallelism: "partitioned" };
+  }
+
+  private aggregate(s: OpStream): Upstream {
+    const windowStep = s.input.kind === "op" && s.input.op === "window" ? s.input : null;
+    const window: WindowSpec | null = windowStep?.window ?? null;
+    const keyedInput = windowStep ? windowStep.input : s.input;
+    const ups = this.upstreams(keyedInput);
+    const id = this.id("aggregate", s.step.call.callee.name, this.describe(s));
+    const agg = s.aggregate!;
+    const spec: AggregateSpec =
+      agg.kind === "multi"
+        ? { kind: "multi", fields: agg.fields.map((f) => ({ name: f.name, aggregate: this.simple(f.aggregate, `${id}_${f.name}`, keyedInput.type, s.step) })) }
+        : this.simple(agg, id, keyedInput.type, s.step);
+    const callText = (c: A.CallExpr) => this.text(c.span);
+    this.nodes.push({
+      kind: "aggregate",
+      id,
+      aggregate: spec,
+      window,
+      label: windowStep ? `${callText(windowStep.step.call)} → ${callText(s.step.call)}` : callText(s.step.call),
+      parallelism: "partitioned",
+      inputs: ups.map((u) => ({ from: u.id, partitioning: partitioning(u, "partitioned") })),
+      loc: this.loc(windowStep ? { start: windowStep.step.span.start, end: s.step.span.end } : s.step.span),
+      outputType: s.type,
+      keyed: false,
+    });
+    return { id, keyed: false, parallelism: "partitioned" };
+  }
+
+  private simple(a: LogicalAggregate, fnName: string, inputType: FlowType, step: A.OperatorStep): SimpleAggregate {
+    switch (a.kind) {
+      case "count":
+        return { kind: "count" };
+      case "reduce":
+        this.functions.push({ kind: "reduce", name: `${fnName}_reduce`, type: inputType, lambda: a.lambda, step });
+        return { kind: "reduce", fn: `${fnName}_reduce` };
+      default:
+        this.functions.push({ kind: "value", name: `${fnName}_${a.kind}`, inputType, lambda: a.lambda, step });
+        return { kind: a.kind, fn: `${fnName}_${a.kind}` };
+    }
+  }
+
+  private sink(s: Sink): void {
+    const ups = this.upstreams(s.input);
+    const parallelism = PARTITIONED_SINKS.has(s.connector.type) ? "partitioned" : "single";
+    const c = s.connector;
+    const id = this.id("sink", s.name ?? c.type, `${this.describe(s.input)} |> ${this.text(s.step.span)}`);
+    this.nodes.push({
+      kind: "sink",
+      id,
+      name: s.name,
+      connector: c,
+      label: `${c.type}(${Object.values(c.args).map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(", ")})${s.name ? ` as ${s.name}` : ""}`,
+      parallelism,
+      inputs: ups.map((u) => ({ from: u.id, partitioning: partitioning(u, parallelism) })),
+      loc: this.loc(s.step.span),
+      outputType: s.type,
+      keyed: false,
+    });
+  }
+
+  // ------------------------------------------------------------ stable ids and locations
+
+  /**
+   * A node's id comes from what it computes (its upstream description and its own source text,
+   * white space folded), not from where it stands in the file: editing other pipelines, comments or
+   * line breaks keeps it, so state stored under it can be restored into a changed job.
+   */
+  private id(kind: string, what: string, description: string): string {
+    const hash = createHash("sha256").update(description).digest("hex").slice(0, 6);
+    const base = `${kind}_${what.replace(/[^A-Za-z0-9_]/g, "_")}_${hash}`;
+    let id = base;
+    for (let i = 2; this.ids.has(id); i++) id = `${base}_${i}`;
+    this.ids.add(id);
+    return id;
+  }
+
+  private describe(s: Stream): string {
+    switch (s.kind) {
+      case "source":
+        return `source:${s.name}`;
+      case "union":
+        return `(${s.inputs.map((i) => this.describe(i)).join(" ++ ")})`;
+      case "op":
+        return `${this.describe(s.input)} |> ${this.text(s.step.call.span)}`;
+    }
+  }
+
+  private text(span: A.Span): string {
+    return this.checked.file.text.slice(span.start, span.end).replace(/\s+/g, " ").trim();
+  }
+
+  private loc(span: A.Span): SourceLoc {
+    const f = this.checked.file;
+    const a = f.position(span.start);
+    const b = f.position(span.end);
+    return { file: f.path, line: a.line, column: a.column, endLine: b.line, endColumn: b.column };
+  }
+}
+
+function isStateless(s: OpStream): boolean {
+  return s.op === "map" || s.op === "flatMap" || s.op === "filter" || s.op === "keyBy";
+}
+
+function partitioning(up: Upstream, down: "single" | "partitioned"): Partitioning {
+  if (down === "single") return up.parallelism === "single" ? "forward" : "gather";
+  if (up.keyed) return "hash";
+  return up.parallelism === "single" ? "rebalance" : "forward";
+}

@@ -1,0 +1,111 @@
+// Flow expressions as TypeScript source. Types decide the few places where the two languages
+// differ (equality, indexing); built-ins emit their own code (builtins.ts).
+import type * as A from "../../ast.js";
+import { BUILTIN_MAP, type EmitContext } from "../../builtins.js";
+import type { FlowType } from "../../../runtime/types.js";
+
+const RESERVED = new Set(
+  (
+    "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await " +
+    "undefined NaN Infinity Math JSON String Number Object Array RegExp Error RangeError arguments eval plan functions"
+  ).split(" "),
+);
+
+/** A Flow name as a TypeScript identifier (Flow names never contain `$`, generated ones always do). */
+export function mangle(name: string): string {
+  return RESERVED.has(name) ? `${name}_` : name;
+}
+
+export function tsType(t: FlowType): string {
+  switch (t.kind) {
+    case "int":
+    case "float":
+    case "timestamp":
+    case "duration":
+      return "number";
+    case "string":
+      return "string";
+    case "bool":
+      return "boolean";
+    case "array": {
+      const e = tsType(t.element);
+      return /^[\w.]+$/.test(e) ? `${e}[]` : `Array<${e}>`;
+    }
+    case "record":
+      if (t.name) return t.name;
+      return `{ ${t.fields.map((f) => `${f.name}${f.optional ? "?" : ""}: ${tsType(f.type)}`).join("; ")} }`;
+    case "optional":
+      return `${tsType(t.inner)} | undefined`;
+    case "unknown":
+      return "unknown";
+  }
+}
+
+export interface ExprContext extends EmitContext {
+  types: Map<A.Expr, FlowType>;
+  constStrings: Map<A.Expr, string>;
+  prelude(name: "at"): string;
+}
+
+const PREC: Record<string, number> = { "??": 1, "||": 2, "&&": 3, "==": 4, "!=": 4, "<": 5, "<=": 5, ">": 5, ">=": 5, "+": 6, "-": 6, "*": 7, "/": 7, "%": 7 };
+
+export function emitExpr(e: A.Expr, ctx: ExprContext): string {
+  switch (e.kind) {
+    case "int":
+    case "float":
+      return String(e.value);
+    case "duration":
+      return `${e.ms} /* ${e.raw} */`;
+    case "string":
+      return JSON.stringify(e.value);
+    case "bool":
+      return String(e.value);
+    case "name":
+      return mangle(e.name.name);
+    case "paren":
+      return `(${emitExpr(e.expr, ctx)})`;
+    case "array":
+      return `[${e.elements.map((x) => emitExpr(x, ctx)).join(", ")}]`;
+    case "record":
+      return `{ ${e.fields.map((f) => `${f.name.name}: ${emitExpr(f.value, ctx)}`).join(", ")} }`;
+    case "unary":
+      // `-(-x)`, not `--x`.
+      return e.operand.kind === "unary" ? `${e.op}(${emitExpr(e.operand, ctx)})` : `${e.op}${wrap(e.operand, 8, ctx)}`;
+    case "binary": {
+      const p = PREC[e.op]!;
+      const op = e.op === "==" ? "===" : e.op === "!=" ? "!==" : e.op;
+      // `??` cannot be mixed with `&&`/`||` without parentheses in JavaScript.
+      const l = e.op === "??" || e.left.kind === "binary" && e.left.op === "??" ? `(${emitExpr(e.left, ctx)})` : wrap(e.left, p, ctx);
+      const r = e.op === "??" ? `(${emitExpr(e.right, ctx)})` : wrap(e.right, p + 1, ctx);
+      return `${l} ${op} ${r}`;
+    }
+    case "conditional":
+      return `${wrap(e.test, 1, ctx)} ? ${emitExpr(e.then, ctx)} : ${emitExpr(e.else, ctx)}`;
+    case "member":
+      return `${wrap(e.object, 9, ctx)}.${e.property.name}`;
+    case "index":
+      return `${ctx.prelude("at")}(${emitExpr(e.object, ctx)}, ${emitExpr(e.index, ctx)})`;
+    case "call": {
+      const b = BUILTIN_MAP.get(e.callee.name);
+      if (!b) throw new Error(`internal: no built-in ${e.callee.name} at emit`);
+      const args = e.args.map((a) => emitExpr(a.value, ctx));
+      const types = e.args.map((a) => ctx.types.get(a.value) ?? { kind: "unknown" as const });
+      const consts = e.args.map((a) => ctx.constStrings.get(a.value));
+      return b.emit(args.map((a, i) => (needsParens(e.args[i]!.value) ? `(${a})` : a)), ctx, types, consts);
+    }
+    case "lambda":
+    case "pipe":
+    case "missing":
+      throw new Error(`internal: cannot emit a ${e.kind} expression`);
+  }
+}
+
+function needsParens(e: A.Expr): boolean {
+  return e.kind === "binary" || e.kind === "conditional" || e.kind === "unary" || e.kind === "duration";
+}
+
+function wrap(e: A.Expr, prec: number, ctx: ExprContext): string {
+  const s = emitExpr(e, ctx);
+  const own = e.kind === "binary" ? PREC[e.op]! : e.kind === "conditional" ? 0 : e.kind === "unary" ? 8 : e.kind === "duration" ? 0 : 10;
+  return own < prec ? `(${s})` : s;
+}
