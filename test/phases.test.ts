@@ -80,7 +80,17 @@ describe("emit fixtures", () => {
     });
   }
 
-  it("every emitted plan type-checks with tsc --noEmit", () => {
+  const examples = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".flow"));
+  for (const ex of examples) {
+    it(`examples/${ex} emits`, async () => {
+      const r = await compile(new SourceFile(`examples/${ex}`, readFileSync(join(ROOT, "examples", ex), "utf8")));
+      expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+      mkdirSync(join(out, `example-${ex}`), { recursive: true });
+      writeFileSync(join(out, `example-${ex}`, "plan.ts"), r.emitted!.ts);
+    });
+  }
+
+  it("every emitted plan (fixtures and examples) type-checks with tsc --noEmit", () => {
     expect(names.length).toBeGreaterThan(0);
     writeFileSync(
       join(out, "tsconfig.json"),
