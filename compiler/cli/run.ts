@@ -2,7 +2,7 @@
 // and reports as it goes: bad records with their position, progress over bounded input (a bar on
 // a terminal, plain periodic lines otherwise), and a summary at the end.
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -60,7 +60,12 @@ export async function runCommand(target: string, flags: RunFlags, io: Io): Promi
     const path = join(dir, `${r.emitted.baseName}.${Date.now()}.${process.pid}.mjs`);
     writeFileSync(path, r.emitted.js);
     moduleUrl = pathToFileURL(path).href;
-    mod = (await import(moduleUrl)) as PlanModule;
+    try {
+      mod = (await import(moduleUrl)) as PlanModule;
+    } finally {
+      // Loaded: the file is no longer needed, and runs would otherwise pile them up.
+      rmSync(path, { force: true });
+    }
     baseDir = dirname(resolve(target));
   }
   return execute(mod, moduleUrl, baseDir, flags, io);
