@@ -11,7 +11,8 @@ import type { Operator, OperatorContext, OperatorState } from "../operators/oper
 import { SinkOperator } from "../operators/sink.js";
 import { PLAN_VERSION, type ChainFn, type PlanModule, type PlanNode, type SourceLoc } from "../plan.js";
 import { keyGroupRange } from "./keys.js";
-import { Output, type Target } from "./output.js";
+import type { Batch, ControlEvent } from "./messages.js";
+import { Output, type Receiver, type Target } from "./output.js";
 import { Task, type TaskHooks } from "./task.js";
 
 export interface RecordFailure {
@@ -24,6 +25,18 @@ export interface RecordFailure {
 export interface RunReporter {
   badRecord?(bad: BadRecord): void;
   recordFailed?(failure: RecordFailure): void;
+}
+
+/**
+ * Which task instances this process runs. The embedded mode runs all of them; a cluster worker runs
+ * the ones assigned to it and reaches the others through `remote` receivers (the data plane).
+ */
+export interface Placement {
+  isLocal(nodeId: string, partition: number): boolean;
+  /** A receiver that delivers to the task instance on the process that runs it. */
+  remote(nodeId: string, partition: number): Receiver;
+  /** Pending while the data plane's send buffers are full: sources wait for it. */
+  pressure?(): Promise<void> | undefined;
 }
 
 export interface RunOptions {
@@ -42,6 +55,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Snapshots restored before the job starts (operator id → states). */
   restore?: OperatorState[];
+  /** Default: every task runs here. */
+  placement?: Placement;
 }
 
 export interface SourceStats {
@@ -80,9 +95,9 @@ export class JobError extends Error {
 export class Job {
   readonly stats: JobStats;
   readonly partitions: number;
-  private readonly tasks = new Map<string, Task[]>();
+  /** Per node, its instances; null where the instance runs in another process. */
+  private readonly tasks = new Map<string, (Task | null)[]>();
   private readonly sinkOps: { name: string; op: SinkOperator }[] = [];
-  private readonly finished: Promise<void>[] = [];
   private pressure: Promise<void>[] = [];
   private readonly readers: { task: Task; reader: SourceReader; stats: SourceStats }[] = [];
   private readonly timedOps: Operator[] = [];
@@ -124,15 +139,17 @@ export class Job {
         if (!list) this.snapshots.set(id, (list = []));
         list.push(state);
       },
-      onFinished: (_task, done) => {
-        this.finished.push(done);
-      },
     };
+    const local = (id: string, i: number) => this.opts.placement?.isLocal(id, i) ?? true;
     try {
       for (const node of plan.nodes) {
         const n = this.instances(node);
-        const list: Task[] = [];
+        const list: (Task | null)[] = [];
         for (let i = 0; i < n; i++) {
+          if (!local(node.id, i)) {
+            list.push(null);
+            continue;
+          }
           const out = new Output(plan.config.keyGroups);
           const ctx: OperatorContext = {
             partition: i,
@@ -158,7 +175,19 @@ export class Job {
       throw toJobError(e);
     }
     this.wire();
-    if (this.opts.restore) for (const list of this.tasks.values()) for (const t of list) t.operator.restore(this.opts.restore);
+    if (this.opts.restore) for (const t of this.localTasks()) t.operator.restore(this.opts.restore);
+  }
+
+  private localTasks(): Task[] {
+    return [...this.tasks.values()].flat().filter((t): t is Task => t !== null);
+  }
+
+  /** Hands a batch or control event that arrived from another process to the local task instance. */
+  deliver(nodeId: string, partition: number, channel: number, message: { batch: Batch } | { event: ControlEvent }): void {
+    const t = this.tasks.get(nodeId)?.[partition];
+    if (!t) throw new Error(`internal: no local task ${nodeId}#${partition} for a message from another worker`);
+    if ("batch" in message) t.receive(message.batch, channel);
+    else t.control(message.event, channel);
   }
 
   private async operatorFor(node: PlanNode, i: number, n: number, ctx: OperatorContext): Promise<{ op: Operator; reader?: SourceReader }> {
@@ -217,32 +246,34 @@ export class Job {
     });
   }
 
-  /** Connects every node's outputs to its consumers' channels. */
+  /**
+   * Connects every node's outputs to its consumers' channels. Channel numbers are computed over all
+   * instances, local or not, in plan order, so every process numbers them the same way.
+   */
   private wire(): void {
-    const channels = new Map<Task, number>();
+    const channels = new Map<string, number>();
+    const placement = this.opts.placement;
+    const next = (id: string, i: number): number => {
+      const k = `${id}#${i}`;
+      const c = channels.get(k) ?? 0;
+      channels.set(k, c + 1);
+      return c;
+    };
+    const receiver = (id: string, i: number): Receiver => this.tasks.get(id)![i] ?? placement!.remote(id, i);
     for (const node of this.mod.plan.nodes) {
       const downs = this.tasks.get(node.id)!;
       for (const input of node.inputs) {
         const ups = this.tasks.get(input.from)!;
         const p = input.partitioning;
-        const next = (t: Task): number => {
-          const c = channels.get(t) ?? 0;
-          channels.set(t, c + 1);
-          return c;
-        };
         if (p === "forward" && ups.length !== downs.length) throw new Error(`internal: forward edge ${input.from} → ${node.id} between ${ups.length} and ${downs.length} instances`);
-        if (p === "forward") {
-          ups.forEach((u, i) => u.output.addRoute(p, [{ receiver: downs[i]!, channel: next(downs[i]!) }]));
-        } else if (p === "gather") {
-          for (const u of ups) u.output.addRoute(p, [{ receiver: downs[0]!, channel: next(downs[0]!) }]);
-        } else {
-          const targetsOf = ups.map(() => [] as Target[]);
-          for (const d of downs) ups.forEach((_, k) => targetsOf[k]!.push({ receiver: d, channel: next(d) }));
-          ups.forEach((u, k) => u.output.addRoute(p, targetsOf[k]!));
-        }
+        const targetsOf: Target[][] = ups.map(() => []);
+        if (p === "forward") ups.forEach((_, i) => targetsOf[i]!.push({ receiver: receiver(node.id, i), channel: next(node.id, i) }));
+        else if (p === "gather") ups.forEach((_, k) => targetsOf[k]!.push({ receiver: receiver(node.id, 0), channel: next(node.id, 0) }));
+        else downs.forEach((_, d) => ups.forEach((_, k) => targetsOf[k]!.push({ receiver: receiver(node.id, d), channel: next(node.id, d) })));
+        ups.forEach((u, k) => u?.output.addRoute(p, targetsOf[k]!));
       }
     }
-    for (const list of this.tasks.values()) for (const t of list) t.openGate(channels.get(t) ?? 0);
+    for (const [id, list] of this.tasks) list.forEach((t, i) => t?.openGate(channels.get(`${id}#${i}`) ?? 0));
   }
 
   /** Runs until every source has ended and every sink has closed. */
@@ -250,7 +281,7 @@ export class Job {
     const ticker = this.timedOps.length > 0 ? setInterval(() => this.tick(), 50) : null;
     try {
       await Promise.all(this.readers.map((r) => this.pump(r)));
-      await Promise.all(this.finished);
+      await Promise.all(this.localTasks().map((t) => t.finished));
     } catch (e) {
       await this.abort();
       throw toJobError(e);
@@ -276,7 +307,10 @@ export class Job {
         this.stats.recordsIn += batch.length;
         r.task.recordsIn += batch.length;
         r.task.output.emit({ values: batch, keys: null });
-        while (this.pressure.length > 0) {
+        for (;;) {
+          const remote = this.opts.placement?.pressure?.();
+          if (remote) this.pressure.push(remote);
+          if (this.pressure.length === 0) break;
           const waiting = this.pressure;
           this.pressure = [];
           await Promise.all(waiting);
@@ -290,7 +324,7 @@ export class Job {
 
   private async abort(): Promise<void> {
     await Promise.allSettled(this.readers.map((r) => r.reader.close()));
-    for (const list of this.tasks.values()) for (const t of list) await t.operator.abort?.().catch(() => {});
+    for (const t of this.localTasks()) await t.operator.abort?.().catch(() => {});
   }
 
   snapshotStats(): JobStats {

@@ -10,13 +10,14 @@ import type { Output, Receiver } from "./output.js";
 export interface TaskHooks {
   /** The barrier of checkpoint `id` passed this task; `state` is its operator's snapshot. */
   onSnapshot(task: Task, id: number, state: OperatorState | undefined): void;
-  /** Every input of the task ended and the operator finished (async operators: once it resolved). */
-  onFinished(task: Task, done: Promise<void>): void;
 }
 
 export class Task implements Receiver {
   gate: InputGate | null = null;
   recordsIn = 0;
+  /** Settles once every input has ended and the operator has finished (async operators: resolved). */
+  readonly finished: Promise<void>;
+  private settle!: (done: Promise<void>) => void;
 
   constructor(
     readonly node: PlanNode,
@@ -24,7 +25,11 @@ export class Task implements Receiver {
     readonly operator: Operator,
     readonly output: Output,
     private readonly hooks: TaskHooks,
-  ) {}
+  ) {
+    this.finished = new Promise<Promise<void>>((resolve) => (this.settle = resolve)).then((done) => done);
+    // A failure is reported through the job's run(); never as an unhandled rejection here.
+    this.finished.catch(() => {});
+  }
 
   get name(): string {
     return `${this.node.id}#${this.partition}`;
@@ -59,8 +64,13 @@ export class Task implements Receiver {
 
   /** For tasks without inputs (sources): end of their own stream. */
   finish(): void {
-    const r = this.operator.onEnd();
+    let done: Promise<void>;
+    try {
+      done = Promise.resolve(this.operator.onEnd());
+    } catch (e) {
+      done = Promise.reject(e);
+    }
     this.output.control({ kind: "end" });
-    this.hooks.onFinished(this, Promise.resolve(r));
+    this.settle(done);
   }
 }
