@@ -458,7 +458,8 @@ class Checker {
       case "watermark": {
         const named = this.namedArgs(call, 1, ["delay"], ["delay"]);
         const l = this.lambdaArg(call, [elem], 1);
-        if (l && l.body.kind !== "timestamp" && l.body.kind !== "unknown") this.report("FLOW2006", l.lambda.body.span, `watermark needs the element's timestamp, but this is ${show(l.body)}.`, { label: show(l.body) });
+        // An int counts as milliseconds since the epoch, as in data that stores times as numbers.
+        if (l && !["timestamp", "int", "unknown"].includes(l.body.kind)) this.report("FLOW2006", l.lambda.body.span, `watermark needs the element's timestamp, but this is ${show(l.body)}.`, { label: show(l.body) });
         this.durationArg(named.get("delay"));
         return op({ op: "map", type: elem, keyType: null, window: null });
       }
