@@ -1,0 +1,59 @@
+// What the cluster keeps in its coordination store (ZooKeeper, or memory when embedded), and the
+// life cycle of a job as an explicit transition table. Only membership, leadership, epochs,
+// assignments and job states live there; data, metrics and heartbeats never do.
+import type { Assignment } from "./assignment.js";
+
+/** `/flow/workers/<id>` (ephemeral). */
+export interface WorkerRecord {
+  id: string;
+  host: string;
+  /** Port of the worker's data server (worker-to-worker batches, reports to the coordinator). */
+  dataPort: number;
+  slots: number;
+  metricsPort?: number;
+}
+
+/** `/flow/jobs/<job>`: written once by `flowc submit`. */
+export interface JobRecord {
+  name: string;
+  /** The compiled plan module (.js) on storage every worker can read, and its sha256. */
+  planPath: string;
+  planHash: string;
+  partitions: number;
+  /** Workers authenticate data connections of this job with it. Readable only with the project's ACL. */
+  secret: string;
+  submittedAt: number;
+}
+
+export type JobStatus = "submitted" | "running" | "finished" | "failed" | "cancelling" | "cancelled";
+
+/** `/flow/jobs/<job>/state` */
+export interface JobState {
+  status: JobStatus;
+  /** The epoch this state was written in; a writer with an older epoch is refused. */
+  epoch: number;
+  message?: string;
+  updatedAt: number;
+}
+
+export type JobEvent = "assigned" | "all-finished" | "task-failed" | "cancel" | "no-workers";
+
+/** Job life cycle: state × event → next state (absent: the event is ignored in that state). */
+export const JOB_TRANSITIONS: Record<JobStatus, Partial<Record<JobEvent, JobStatus>>> = {
+  submitted: { assigned: "running", cancel: "cancelled" },
+  running: { "all-finished": "finished", "task-failed": "failed", cancel: "cancelling", assigned: "running" },
+  cancelling: { "all-finished": "cancelled", cancel: "cancelling" },
+  finished: {},
+  failed: {},
+  cancelled: {},
+};
+
+export function nextStatus(current: JobStatus, event: JobEvent): JobStatus | undefined {
+  return JOB_TRANSITIONS[current][event];
+}
+
+export function isTerminal(s: JobStatus): boolean {
+  return s === "finished" || s === "failed" || s === "cancelled";
+}
+
+export type { Assignment };
