@@ -24,7 +24,20 @@ export interface ClusterStore {
   writeState(job: string, s: JobState, assignmentVersion: number): Promise<boolean>;
 }
 
-export class MemoryClusterStore implements ClusterStore {
+/** What a worker needs beyond the coordinator's view: its own registration, jobs, watches, elections. */
+export interface WorkerStore extends ClusterStore {
+  /** Registers this worker for as long as its session lives (an ephemeral record). */
+  registerWorker(w: WorkerRecord): Promise<void>;
+  jobNames(): Promise<string[]>;
+  onJobsChanged(cb: () => void): () => void;
+  onAssignmentChanged(job: string, cb: () => void): () => void;
+  onStateChanged(job: string, cb: () => void): () => void;
+  /** Joins the job's coordinator election; `elected` runs when this candidate leads. */
+  elect(job: string, candidate: string, elected: () => void): Promise<{ resign(): Promise<void> }>;
+  leader(job: string): Promise<string | undefined>;
+}
+
+export class MemoryClusterStore implements WorkerStore {
   private readonly workerMap = new Map<string, WorkerRecord>();
   private readonly jobs = new Map<string, JobRecord>();
   private readonly assignments = new Map<string, Versioned<Assignment>>();
@@ -44,10 +57,76 @@ export class MemoryClusterStore implements ClusterStore {
   submit(job: JobRecord): void {
     this.jobs.set(job.name, job);
     this.states.set(job.name, { value: { status: "submitted", epoch: 0, updatedAt: Date.now() }, version: 0 });
+    this.fire("jobs");
   }
 
   private notify(): void {
     for (const l of this.listeners) queueMicrotask(l);
+  }
+
+  private readonly watchers = new Map<string, Set<() => void>>();
+  private readonly candidates = new Map<string, { id: string; elected: () => void }[]>();
+
+  private watch(key: string, cb: () => void): () => void {
+    let set = this.watchers.get(key);
+    if (!set) this.watchers.set(key, (set = new Set()));
+    set.add(cb);
+    return () => set!.delete(cb);
+  }
+
+  private fire(key: string): void {
+    for (const cb of this.watchers.get(key) ?? []) queueMicrotask(cb);
+  }
+
+  async registerWorker(w: WorkerRecord): Promise<void> {
+    this.addWorker(w);
+  }
+
+  async jobNames(): Promise<string[]> {
+    return [...this.jobs.keys()];
+  }
+
+  onJobsChanged(cb: () => void): () => void {
+    return this.watch("jobs", cb);
+  }
+
+  onAssignmentChanged(job: string, cb: () => void): () => void {
+    return this.watch(`assignment:${job}`, cb);
+  }
+
+  onStateChanged(job: string, cb: () => void): () => void {
+    return this.watch(`state:${job}`, cb);
+  }
+
+  async elect(job: string, candidate: string, elected: () => void): Promise<{ resign(): Promise<void> }> {
+    let list = this.candidates.get(job);
+    if (!list) this.candidates.set(job, (list = []));
+    const entry = { id: candidate, elected };
+    list.push(entry);
+    if (list[0] === entry) queueMicrotask(elected);
+    return {
+      resign: async () => {
+        const i = list!.indexOf(entry);
+        if (i < 0) return;
+        list!.splice(i, 1);
+        if (i === 0 && list![0]) queueMicrotask(list![0].elected);
+      },
+    };
+  }
+
+  async leader(job: string): Promise<string | undefined> {
+    return this.candidates.get(job)?.[0]?.id;
+  }
+
+  /** A worker's session ended: its registration and candidacies go, as ephemeral nodes would. */
+  expireWorker(id: string): void {
+    this.removeWorker(id);
+    for (const [, list] of this.candidates) {
+      const i = list.findIndex((c) => c.id === id);
+      if (i < 0) continue;
+      list.splice(i, 1);
+      if (i === 0 && list[0]) queueMicrotask(list[0].elected);
+    }
   }
 
   async workers(): Promise<WorkerRecord[]> {
@@ -77,6 +156,7 @@ export class MemoryClusterStore implements ClusterStore {
     const cur = this.assignments.get(job);
     if ((cur?.version ?? -1) !== expected) return false;
     this.assignments.set(job, { value: structuredClone(a), version: expected + 1 });
+    this.fire(`assignment:${job}`);
     return true;
   }
 
@@ -85,6 +165,7 @@ export class MemoryClusterStore implements ClusterStore {
     if ((a?.version ?? -1) !== assignmentVersion) return false;
     const cur = this.states.get(job);
     this.states.set(job, { value: structuredClone(s), version: (cur?.version ?? -1) + 1 });
+    this.fire(`state:${job}`);
     return true;
   }
 }

@@ -276,12 +276,31 @@ export class Job {
     for (const [id, list] of this.tasks) list.forEach((t, i) => t?.openGate(channels.get(`${id}#${i}`) ?? 0));
   }
 
+  private cancelled = false;
+  private rejectRun: (e: Error) => void = () => {};
+
+  /**
+   * Stops at once without flushing windows (a cluster worker whose tasks moved under a new epoch,
+   * or a failed peer): run() rejects with a JobError carrying `reason`.
+   */
+  async cancel(reason: string): Promise<void> {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.rejectRun(new JobError(reason));
+    await this.abort();
+  }
+
   /** Runs until every source has ended and every sink has closed. */
   async run(): Promise<RunSummary> {
     const ticker = this.timedOps.length > 0 ? setInterval(() => this.tick(), 50) : null;
+    const cancelled = new Promise<never>((_, reject) => (this.rejectRun = reject));
     try {
-      await Promise.all(this.readers.map((r) => this.pump(r)));
-      await Promise.all(this.localTasks().map((t) => t.finished));
+      const work = (async () => {
+        await Promise.all(this.readers.map((r) => this.pump(r)));
+        await Promise.all(this.localTasks().map((t) => t.finished));
+      })();
+      work.catch(() => {});
+      await Promise.race([work, cancelled]);
     } catch (e) {
       await this.abort();
       throw toJobError(e);
@@ -300,9 +319,9 @@ export class Job {
     const signal = this.opts.signal;
     try {
       for (;;) {
-        if (signal?.aborted) break;
+        if (signal?.aborted || this.cancelled) break;
         const batch = await r.reader.next();
-        if (batch === undefined) break;
+        if (batch === undefined || this.cancelled) break;
         r.stats.records += batch.length;
         this.stats.recordsIn += batch.length;
         r.task.recordsIn += batch.length;
@@ -319,7 +338,7 @@ export class Job {
     } finally {
       await r.reader.close();
     }
-    r.task.finish();
+    if (!this.cancelled) r.task.finish();
   }
 
   private async abort(): Promise<void> {

@@ -1,0 +1,210 @@
+// A cluster worker: registers itself, joins every job's coordinator election (the winner runs the
+// job's JobCoordinator), and runs the tasks the current assignment gives it. A new epoch cancels
+// the tasks of the old one and starts the new assignment's from the beginning (until checkpoints
+// exist, that is how a job survives a lost worker). Messages of another epoch are dropped: a
+// zombie's batches never reach a newer attempt.
+import { Job, type Placement } from "../exec/job.js";
+import type { Receiver } from "../exec/output.js";
+import type { PlanModule } from "../plan.js";
+import { taskOf } from "./assignment.js";
+import { JobCoordinator, type CoordinatorEvent } from "./coordinator.js";
+import type { DataLink, Inbound, Network, TaskAddress } from "./network.js";
+import { isTerminal, type JobRecord, type WorkerRecord } from "./protocol.js";
+import type { WorkerStore } from "./store.js";
+
+export interface WorkerOptions {
+  record: WorkerRecord;
+  /** Loads (and verifies) a job's compiled plan module. */
+  loadPlan(job: JobRecord): Promise<PlanModule>;
+  /** Directory relative connector paths resolve against. */
+  baseDir: string;
+  log?(line: string): void;
+  onCoordinatorEvent?(job: string, e: CoordinatorEvent): void;
+}
+
+type Early = { target: TaskAddress; channel: number; message: Parameters<Job["deliver"]>[3] }[];
+
+interface Attempt {
+  epoch: number;
+  job: Job | null;
+  /** Messages that arrived before this worker had opened the attempt's tasks. */
+  early: Early;
+  links: Map<string, Promise<DataLink>>;
+}
+
+interface JobSlot {
+  record: JobRecord;
+  plan: PlanModule | null;
+  attempt: Attempt | null;
+  /** Messages of epochs newer than the attempt's, kept until their assignment arrives. */
+  ahead: Map<number, Early>;
+  coordinator: JobCoordinator | null;
+  unsubscribe: (() => void)[];
+  election: { resign(): Promise<void> } | null;
+}
+
+export class Worker implements Inbound {
+  private readonly jobs = new Map<string, JobSlot>();
+  private net!: Network;
+  private stopped = false;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(
+    private readonly store: WorkerStore,
+    private readonly opts: WorkerOptions,
+  ) {}
+
+  get id(): string {
+    return this.opts.record.id;
+  }
+
+  async start(net: Network): Promise<void> {
+    this.net = net;
+    await this.store.registerWorker(this.opts.record);
+    this.unsubscribe = this.store.onJobsChanged(() => void this.reconcileJobs());
+    await this.reconcileJobs();
+  }
+
+  /** Leaves the cluster: cancels running tasks, resigns from elections. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    for (const slot of this.jobs.values()) await this.release(slot, "the worker is stopping");
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(`[${this.id}] ${line}`);
+  }
+
+  private async reconcileJobs(): Promise<void> {
+    if (this.stopped) return;
+    for (const name of await this.store.jobNames()) {
+      if (this.jobs.has(name)) continue;
+      const record = await this.store.job(name);
+      const state = await this.store.state(name);
+      if (!record || !state || isTerminal(state.value.status)) continue;
+      const slot: JobSlot = { record, plan: null, attempt: null, ahead: new Map(), coordinator: null, unsubscribe: [], election: null };
+      this.jobs.set(name, slot);
+      slot.unsubscribe.push(this.store.onAssignmentChanged(name, () => void this.reconcileJob(slot)));
+      slot.unsubscribe.push(this.store.onStateChanged(name, () => void this.reconcileJob(slot)));
+      slot.election = await this.store.elect(name, this.id, () => void this.lead(slot));
+      await this.reconcileJob(slot);
+    }
+  }
+
+  private async lead(slot: JobSlot): Promise<void> {
+    if (this.stopped || slot.coordinator) return;
+    const plan = await this.plan(slot);
+    this.log(`coordinating job ${slot.record.name}`);
+    slot.coordinator = new JobCoordinator(this.store, slot.record.name, plan.plan, slot.record.partitions, (e) => {
+      this.opts.onCoordinatorEvent?.(slot.record.name, e);
+      if (e.kind === "stepped-down") slot.coordinator = null;
+    });
+    await slot.coordinator.start();
+  }
+
+  private async plan(slot: JobSlot): Promise<PlanModule> {
+    slot.plan ??= await this.opts.loadPlan(slot.record);
+    return slot.plan;
+  }
+
+  private async reconcileJob(slot: JobSlot): Promise<void> {
+    if (this.stopped) return;
+    const name = slot.record.name;
+    const state = await this.store.state(name);
+    if (state && (isTerminal(state.value.status) || state.value.status === "cancelling")) {
+      if (slot.attempt?.job) {
+        await slot.attempt.job.cancel(`job ${name} is ${state.value.status}`);
+        await this.report(slot, slot.attempt.epoch, "finished", {});
+      }
+      if (isTerminal(state.value.status)) await this.release(slot, "finished");
+      return;
+    }
+    const a = await this.store.assignment(name);
+    if (!a || (slot.attempt && slot.attempt.epoch >= a.value.epoch)) return;
+    const old = slot.attempt;
+    const epoch = a.value.epoch;
+    const attempt: Attempt = { epoch, job: null, early: slot.ahead.get(epoch) ?? [], links: new Map() };
+    for (const e of slot.ahead.keys()) if (e <= epoch) slot.ahead.delete(e);
+    slot.attempt = attempt;
+    if (old?.job) await old.job.cancel(`tasks reassigned under epoch ${a.value.epoch}`);
+    const mine = Object.entries(a.value.tasks).filter(([, w]) => w === this.id).map(([k]) => k);
+    if (mine.length === 0) return;
+    const mod = await this.plan(slot);
+    const workers = new Map((await this.store.workers()).map((w) => [w.id, w]));
+    const tasks = a.value.tasks;
+    const owner = (node: string, p: number) => tasks[taskOf(mod.plan, node, p)]!;
+    const placement: Placement = {
+      isLocal: (node, p) => owner(node, p) === this.id,
+      remote: (node, p): Receiver => {
+        const to = owner(node, p);
+        const link = this.linkTo(attempt, workers.get(to), name);
+        const target = { node, partition: p };
+        return {
+          receive: (batch, channel) => void link.then((l) => l.data(target, channel, batch)),
+          control: (event, channel) => void link.then((l) => l.control(target, channel, event)),
+        };
+      },
+    };
+    const job = new Job(mod, { partitions: a.value.partitions, baseDir: this.opts.baseDir, placement });
+    try {
+      await job.open();
+    } catch (e) {
+      await this.report(slot, attempt.epoch, "failed", { message: (e as Error).message });
+      return;
+    }
+    if (slot.attempt !== attempt) return void job.cancel("superseded");
+    attempt.job = job;
+    for (const m of attempt.early.splice(0)) job.deliver(m.target.node, m.target.partition, m.channel, m.message);
+    this.log(`running ${mine.join(", ")} of ${name} (epoch ${attempt.epoch})`);
+    job.run().then(
+      () => this.report(slot, attempt.epoch, "finished", {}),
+      (e) => (slot.attempt === attempt ? this.report(slot, attempt.epoch, "failed", { message: (e as Error).message }) : undefined),
+    );
+  }
+
+  private linkTo(attempt: Attempt, to: WorkerRecord | undefined, job: string): Promise<DataLink> {
+    if (!to) return Promise.reject(new Error("internal: a task's worker is not registered"));
+    let l = attempt.links.get(to.id);
+    if (!l) attempt.links.set(to.id, (l = this.net.link(to, job, attempt.epoch)));
+    return l;
+  }
+
+  private async report(slot: JobSlot, epoch: number, topic: "finished" | "failed", body: object): Promise<void> {
+    const leader = await this.store.leader(slot.record.name);
+    const to = leader === undefined ? undefined : (await this.store.workers()).find((w) => w.id === leader);
+    if (to) await this.net.app(to, slot.record.name, epoch, topic, body);
+  }
+
+  private async release(slot: JobSlot, why: string): Promise<void> {
+    for (const u of slot.unsubscribe) u();
+    slot.coordinator?.stop();
+    await slot.attempt?.job?.cancel(why).catch(() => {});
+    await slot.election?.resign();
+    this.jobs.delete(slot.record.name);
+  }
+
+  // ---------------------------------------------------------------- Inbound
+
+  data(job: string, epoch: number, target: TaskAddress, channel: number, message: Parameters<Job["deliver"]>[3]): void {
+    const slot = this.jobs.get(job);
+    if (!slot) return;
+    const attempt = slot.attempt;
+    if (attempt && attempt.epoch === epoch) {
+      if (attempt.job) attempt.job.deliver(target.node, target.partition, channel, message);
+      else attempt.early.push({ target, channel, message });
+    } else if (!attempt || epoch > attempt.epoch) {
+      let list = slot.ahead.get(epoch);
+      if (!list) slot.ahead.set(epoch, (list = []));
+      list.push({ target, channel, message });
+    }
+    // Older epochs: dropped. A zombie's batches never reach a newer attempt.
+  }
+
+  app(job: string, epoch: number, from: string, topic: string, body: unknown): void {
+    const c = this.jobs.get(job)?.coordinator;
+    if (!c) return;
+    if (topic === "finished") void c.reportFinished(from, epoch);
+    else if (topic === "failed") void c.reportFailed(from, epoch, String((body as { message?: string }).message ?? "failed"));
+  }
+}
