@@ -58,6 +58,11 @@ export class Worker implements Inbound {
     return this.opts.record.id;
   }
 
+  /** The jobs with tasks running here now (for metrics and status). */
+  running(): { name: string; epoch: number; job: Job }[] {
+    return [...this.jobs.values()].flatMap((s) => (s.attempt?.job ? [{ name: s.record.name, epoch: s.attempt.epoch, job: s.attempt.job }] : []));
+  }
+
   async start(net: Network): Promise<void> {
     this.net = net;
     await this.store.registerWorker(this.opts.record);

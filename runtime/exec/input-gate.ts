@@ -35,6 +35,11 @@ export class InputGate {
     this.queues = Array.from({ length: channels }, () => []);
   }
 
+  /** The task's event time: the minimum watermark over its channels (-Infinity before any). */
+  get watermark(): number {
+    return this.currentWatermark;
+  }
+
   get isAligning(): boolean {
     return this.aligning !== null;
   }

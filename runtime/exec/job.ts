@@ -72,6 +72,19 @@ export interface JobStats {
   recordsOut: number;
   badRecords: number;
   failedRecords: number;
+  /** Milliseconds the sources spent waiting for full buffers downstream (backpressure). */
+  backpressuredMs: number;
+}
+
+/** Per task instance, for metrics. */
+export interface TaskStats {
+  node: string;
+  kind: string;
+  partition: number;
+  recordsIn: number;
+  recordsOut: number;
+  /** -Infinity until a watermark arrived. */
+  watermark: number;
 }
 
 export interface RunSummary extends JobStats {
@@ -116,7 +129,7 @@ export class Job {
       throw new JobError(`partitions must be a whole number from 1 to ${plan.config.keyGroups}, not ${p}`);
     }
     this.partitions = p;
-    this.stats = { startedAt: Date.now(), sources: [], recordsIn: 0, recordsOut: 0, badRecords: 0, failedRecords: 0 };
+    this.stats = { startedAt: Date.now(), sources: [], recordsIn: 0, recordsOut: 0, badRecords: 0, failedRecords: 0, backpressuredMs: 0 };
   }
 
   private get baseDir(): string {
@@ -332,7 +345,9 @@ export class Job {
           if (this.pressure.length === 0) break;
           const waiting = this.pressure;
           this.pressure = [];
+          const t0 = Date.now();
           await Promise.all(waiting);
+          this.stats.backpressuredMs += Date.now() - t0;
         }
       }
     } finally {
@@ -344,6 +359,17 @@ export class Job {
   private async abort(): Promise<void> {
     await Promise.allSettled(this.readers.map((r) => r.reader.close()));
     for (const t of this.localTasks()) await t.operator.abort?.().catch(() => {});
+  }
+
+  taskStats(): TaskStats[] {
+    return this.localTasks().map((t) => ({
+      node: t.node.id,
+      kind: t.node.kind,
+      partition: t.partition,
+      recordsIn: t.recordsIn,
+      recordsOut: t.output.recordsOut,
+      watermark: t.gate?.watermark ?? -Infinity,
+    }));
   }
 
   snapshotStats(): JobStats {
