@@ -35,7 +35,7 @@ async function load(dir: string, rate: number): Promise<PlanModule> {
 /** The final value per key (the unwindowed aggregate emits one update per record). */
 function finals(dir: string): Map<number, { n: number; total: number }> {
   const m = new Map<number, { n: number; total: number }>();
-  for (const f of readdirSync(dir)) {
+  for (const f of readdirSync(dir).filter((x) => x.startsWith("part-"))) {
     for (const l of readFileSync(join(dir, f), "utf8").split("\n")) {
       if (!l) continue;
       const r = JSON.parse(l) as { key: number; n: number; total: number };
@@ -67,8 +67,11 @@ async function cluster(dir: string, mod: PlanModule, kill?: (ws: Worker[], store
     if (s && (s.value.status === "finished" || s.value.status === "failed")) break;
     await new Promise((r) => setTimeout(r, 25));
   }
+  // Workers publish their staged part files once they see the job finished.
+  const out = join(dir, "cluster/out/sums");
+  for (let i = 0; i < 200 && readdirSync(out).filter((f) => f.startsWith("part-")).length < 4; i++) await new Promise((r) => setTimeout(r, 25));
   for (const w of workers) await w.stop();
-  return { state: (await store.state("gen"))!.value, events };
+  return { state: (await store.state("gen"))!.value, events, files: readdirSync(out).sort() };
 }
 
 describe("a cluster of in-process workers", () => {
@@ -78,8 +81,9 @@ describe("a cluster of in-process workers", () => {
     const embedded = new Job(mod, { partitions: 4, baseDir: join(dir, "embedded") });
     await embedded.open();
     await embedded.run();
-    const { state } = await cluster(dir, mod);
+    const { state, files } = await cluster(dir, mod);
     expect(state.status).toBe("finished");
+    expect(files).toEqual(["part-0.jsonl", "part-1.jsonl", "part-2.jsonl", "part-3.jsonl"]);
     expect([...finals(join(dir, "cluster/out/sums"))].sort()).toEqual([...finals(join(dir, "embedded/out/sums"))].sort());
   });
 
@@ -89,7 +93,7 @@ describe("a cluster of in-process workers", () => {
     const embedded = new Job(mod, { partitions: 4, baseDir: join(dir, "embedded") });
     await embedded.open();
     await embedded.run();
-    const { state, events } = await cluster(dir, mod, async (ws, store, net) => {
+    const { state, events, files } = await cluster(dir, mod, async (ws, store, net) => {
       await new Promise((r) => setTimeout(r, 200));
       const leader = (await store.leader("gen"))!;
       net.detach(leader);
@@ -98,6 +102,8 @@ describe("a cluster of in-process workers", () => {
     });
     expect(state.status).toBe("finished");
     expect(state.epoch).toBe(2);
+    // The dead worker's staged attempt was never published, and the new owners removed it.
+    expect(files).toEqual(["part-0.jsonl", "part-1.jsonl", "part-2.jsonl", "part-3.jsonl"]);
     expect(events.filter((e) => e.kind === "assigned").length).toBe(2);
     expect([...finals(join(dir, "cluster/out/sums"))].sort()).toEqual([...finals(join(dir, "embedded/out/sums"))].sort());
   });

@@ -30,6 +30,7 @@ interface Attempt {
   /** Messages that arrived before this worker had opened the attempt's tasks. */
   early: Early;
   links: Map<string, Promise<DataLink>>;
+  committed?: boolean;
 }
 
 interface JobSlot {
@@ -117,6 +118,17 @@ export class Worker implements Inbound {
     if (this.stopped) return;
     const name = slot.record.name;
     const state = await this.store.state(name);
+    if (state?.value.status === "finished") {
+      // Publish only output of the attempt that finished the job; a superseded attempt's stays staged.
+      const attempt = slot.attempt;
+      if (attempt?.job && attempt.epoch === state.value.epoch && !attempt.committed) {
+        attempt.committed = true;
+        await attempt.job.commit();
+        this.log(`committed the output of ${name} (epoch ${attempt.epoch})`);
+      }
+      await this.release(slot, "finished");
+      return;
+    }
     if (state && (isTerminal(state.value.status) || state.value.status === "cancelling")) {
       if (slot.attempt?.job) {
         await slot.attempt.job.cancel(`job ${name} is ${state.value.status}`);
@@ -151,7 +163,7 @@ export class Worker implements Inbound {
         };
       },
     };
-    const job = new Job(mod, { partitions: a.value.partitions, baseDir: this.opts.baseDir, placement });
+    const job = new Job(mod, { partitions: a.value.partitions, baseDir: this.opts.baseDir, placement, attempt: epoch });
     try {
       await job.open();
     } catch (e) {

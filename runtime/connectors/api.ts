@@ -54,6 +54,12 @@ export interface SinkContext {
   partitions: number;
   loc: SourceLoc;
   stdout: Writable;
+  /**
+   * Set on a cluster, where a job's tasks may run more than once (one attempt per assignment
+   * epoch): the sink stages its output under the attempt and publishes it only on commit(), so an
+   * attempt that was superseded (a zombie worker's) never becomes output.
+   */
+  attempt?: number;
 }
 
 export interface SinkWriter {
@@ -62,6 +68,8 @@ export interface SinkWriter {
   ready(): Promise<void> | undefined;
   /** Flush and close. */
   close(): Promise<void>;
+  /** After close, for staged output (SinkContext.attempt): publish it, replacing other attempts'. */
+  commit?(): Promise<void>;
 }
 
 export interface SourceConnector {

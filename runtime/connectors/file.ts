@@ -1,8 +1,10 @@
 // The file connector. As a source it streams one file (lines, csv or jsonl) without reading it
 // whole, reporting progress in bytes. As a sink its path is a directory: every partition writes
-// its own `part-<partition>.<ext>` (txt for lines, csv, jsonl), replacing the previous run's.
+// its own `part-<partition>.<ext>` (txt for lines, csv, jsonl), replacing the previous run's. On a
+// cluster (SinkContext.attempt set) a partition writes `.part-<p>.<ext>.attempt-<n>` and commit()
+// renames it into place and removes every other attempt's staged file of that partition.
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { once } from "node:events";
 import * as path from "node:path";
 import type { SinkConnector, SinkContext, SourceConnector } from "./api.js";
@@ -53,7 +55,8 @@ export const fileSink: SinkConnector = {
     const format = args.format();
     const written = args.string("path");
     const dir = path.resolve(ctx.baseDir, written);
-    const name = `part-${ctx.partition}.${EXTENSIONS[format]}`;
+    const final = `part-${ctx.partition}.${EXTENSIONS[format]}`;
+    const name = ctx.attempt === undefined ? final : `.${final}.attempt-${ctx.attempt}`;
     const shown = path.join(written, name);
     try {
       await mkdir(dir, { recursive: true });
@@ -68,7 +71,24 @@ export const fileSink: SinkConnector = {
     } catch (e) {
       throw fail(e);
     }
-    return openTextSink(stream, { format, type: ctx.elementType, header: true, end: true, writeError: fail });
+    const writer = openTextSink(stream, { format, type: ctx.elementType, header: true, end: true, writeError: fail });
+    if (ctx.attempt === undefined) return writer;
+    return {
+      ...writer,
+      write: (records) => writer.write(records),
+      ready: () => writer.ready(),
+      close: () => writer.close(),
+      commit: async () => {
+        try {
+          await rename(path.join(dir, name), path.join(dir, final));
+          for (const entry of await readdir(dir)) {
+            if (entry.startsWith(`.${final}.attempt-`)) await rm(path.join(dir, entry), { force: true });
+          }
+        } catch (e) {
+          throw new ConnectorError(`cannot publish \`${path.join(written, final)}\`: ${reason(e)}`, ctx.loc);
+        }
+      },
+    };
   },
 };
 

@@ -57,6 +57,8 @@ export interface RunOptions {
   restore?: OperatorState[];
   /** Default: every task runs here. */
   placement?: Placement;
+  /** The attempt (cluster epoch): sinks stage their output until commit(). */
+  attempt?: number;
 }
 
 export interface SourceStats {
@@ -256,6 +258,7 @@ export class Job {
       partitions,
       loc: node.loc,
       stdout: (this.opts.stdout ?? process.stdout) as never,
+      ...(this.opts.attempt === undefined ? {} : { attempt: this.opts.attempt }),
     });
   }
 
@@ -287,6 +290,11 @@ export class Job {
       }
     }
     for (const [id, list] of this.tasks) list.forEach((t, i) => t?.openGate(channels.get(`${id}#${i}`) ?? 0));
+  }
+
+  /** Publishes the staged output of this attempt's local sinks (after run() resolved). */
+  async commit(): Promise<void> {
+    for (const s of this.sinkOps) await s.op.commit();
   }
 
   private cancelled = false;

@@ -32,6 +32,11 @@ export class SinkOperator implements Operator {
     await this.onEnd();
   }
 
+  /** Publishes staged output (cluster attempts); a no-op for sinks that write in place. */
+  async commit(): Promise<void> {
+    await this.writer.commit?.();
+  }
+
   snapshot(): undefined {
     return undefined;
   }
