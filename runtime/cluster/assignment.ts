@@ -17,6 +17,8 @@ export interface Assignment {
   epoch: number;
   partitions: number;
   tasks: TaskMap;
+  /** The session of each assigned worker when assigned; a worker whose session changed lost its tasks. */
+  sessions?: Record<string, string>;
 }
 
 export function taskKeys(plan: ExecutionPlan, partitions: number): string[] {

@@ -61,18 +61,20 @@ export class JobCoordinator {
     if (!state || isTerminal(state.value.status)) return this.stop();
     const stored = await this.store.assignment(this.jobName);
     const workers = await this.store.workers();
-    const live = new Set(workers.map((w) => w.id));
+    const live = new Map(workers.map((w) => [w.id, w.session ?? ""]));
     if (stored) {
       this.version = stored.version;
       if (this.current?.epoch !== stored.value.epoch) this.finished = new Set();
       this.current = stored.value;
-      const lost = Object.values(stored.value.tasks).some((w) => !live.has(w));
+      // Lost: gone, or back under a new session (it may have missed anything while it was away).
+      const lost = Object.values(stored.value.tasks).some((w) => !live.has(w) || (stored.value.sessions?.[w] ?? "") !== live.get(w));
       if (!lost) return;
     }
     if (workers.length === 0) return;
     const epoch = (stored?.value.epoch ?? 0) + 1;
     const tasks = assign(taskKeys(this.plan, this.partitions), workers, stored?.value.tasks ?? {});
-    const next: Assignment = { epoch, partitions: this.partitions, tasks };
+    const sessions = Object.fromEntries(workers.map((w) => [w.id, w.session ?? ""]));
+    const next: Assignment = { epoch, partitions: this.partitions, tasks, sessions };
     if (!(await this.store.writeAssignment(this.jobName, next, this.version))) return this.stepDown("the assignment changed under this coordinator (another coordinator took over)");
     this.version++;
     this.current = next;

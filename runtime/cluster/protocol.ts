@@ -11,6 +11,8 @@ export interface WorkerRecord {
   dataPort: number;
   slots: number;
   metricsPort?: number;
+  /** The coordination session that registered it: a worker back with a new session is a new member. */
+  session?: string;
 }
 
 /** `/flow/jobs/<job>`: written once by `flowc submit`. */

@@ -35,6 +35,8 @@ export interface WorkerStore extends ClusterStore {
   /** Joins the job's coordinator election; `elected` runs when this candidate leads. */
   elect(job: string, candidate: string, elected: () => void): Promise<{ resign(): Promise<void> }>;
   leader(job: string): Promise<string | undefined>;
+  /** The coordination session was lost: the worker must stop side effects (its tasks may move). */
+  onSessionLost?(cb: () => void): () => void;
 }
 
 export class MemoryClusterStore implements WorkerStore {

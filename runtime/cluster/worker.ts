@@ -31,6 +31,10 @@ interface Attempt {
   early: Early;
   links: Map<string, Promise<DataLink>>;
   committed?: boolean;
+  /** Cancelled because the session was lost: its messages are dropped. */
+  dead?: boolean;
+  /** The timer that repeats this attempt's "finished" report. */
+  retry?: NodeJS.Timeout;
 }
 
 interface JobSlot {
@@ -68,6 +72,7 @@ export class Worker implements Inbound {
     this.net = net;
     await this.store.registerWorker(this.opts.record);
     this.unsubscribe = this.store.onJobsChanged(() => void this.reconcileJobs());
+    this.store.onSessionLost?.(() => void this.suspendAll());
     await this.reconcileJobs();
   }
 
@@ -95,6 +100,22 @@ export class Worker implements Inbound {
       slot.unsubscribe.push(this.store.onStateChanged(name, () => void this.reconcileJob(slot)));
       slot.election = await this.store.elect(name, this.id, () => void this.lead(slot));
       await this.reconcileJob(slot);
+    }
+  }
+
+  /**
+   * The session is gone: whatever this worker runs may already be reassigned. Stop it now; the
+   * next assignment (under a new epoch) says what to run.
+   */
+  private async suspendAll(): Promise<void> {
+    this.log("coordination session lost: stopping local tasks until the next assignment");
+    for (const slot of this.jobs.values()) {
+      slot.coordinator?.stop();
+      slot.coordinator = null;
+      const a = slot.attempt;
+      if (!a) continue;
+      a.dead = true;
+      await a.job?.cancel("the worker's coordination session was lost");
     }
   }
 
@@ -170,14 +191,19 @@ export class Worker implements Inbound {
       await this.report(slot, attempt.epoch, "failed", { message: (e as Error).message });
       return;
     }
-    if (slot.attempt !== attempt) return void job.cancel("superseded");
+    // The worker stopped, lost its session or got a newer assignment while the job was opening.
+    if (this.stopped || attempt.dead || slot.attempt !== attempt || this.jobs.get(name) !== slot) return void job.cancel("superseded");
     attempt.job = job;
     for (const m of attempt.early.splice(0)) job.deliver(m.target.node, m.target.partition, m.channel, m.message);
     this.log(`running ${mine.join(", ")} of ${name} (epoch ${attempt.epoch})`);
-    job.run().then(
-      () => this.report(slot, attempt.epoch, "finished", {}),
-      (e) => (slot.attempt === attempt ? this.report(slot, attempt.epoch, "failed", { message: (e as Error).message }) : undefined),
-    );
+    job
+      .run()
+      .then(
+        () => this.reportUntilSettled(slot, attempt),
+        (e) => (slot.attempt === attempt && !attempt.dead ? this.report(slot, attempt.epoch, "failed", { message: (e as Error).message }) : undefined),
+      )
+      // A report that cannot be sent (no session right now) is repeated by the next reconcile.
+      .catch((e) => this.log(`could not report to the coordinator: ${(e as Error).message}`));
   }
 
   private linkTo(attempt: Attempt, to: WorkerRecord | undefined, job: string): Promise<DataLink> {
@@ -187,6 +213,20 @@ export class Worker implements Inbound {
     return l;
   }
 
+  /**
+   * Reports "finished" now and again every second until the job's state moves on: a report can be
+   * lost (the coordinator changed, or had not started yet), and reports are idempotent.
+   */
+  private async reportUntilSettled(slot: JobSlot, attempt: Attempt): Promise<void> {
+    const again = async () => {
+      if (this.stopped || slot.attempt !== attempt || attempt.dead || !this.jobs.has(slot.record.name)) return;
+      await this.report(slot, attempt.epoch, "finished", {}).catch((e) => this.log(`could not report to the coordinator: ${(e as Error).message}`));
+      attempt.retry = setTimeout(() => void again(), 1000);
+      attempt.retry.unref();
+    };
+    await again();
+  }
+
   private async report(slot: JobSlot, epoch: number, topic: "finished" | "failed", body: object): Promise<void> {
     const leader = await this.store.leader(slot.record.name);
     const to = leader === undefined ? undefined : (await this.store.workers()).find((w) => w.id === leader);
@@ -194,6 +234,7 @@ export class Worker implements Inbound {
   }
 
   private async release(slot: JobSlot, why: string): Promise<void> {
+    clearTimeout(slot.attempt?.retry);
     for (const u of slot.unsubscribe) u();
     slot.coordinator?.stop();
     await slot.attempt?.job?.cancel(why).catch(() => {});
@@ -208,6 +249,7 @@ export class Worker implements Inbound {
     if (!slot) return;
     const attempt = slot.attempt;
     if (attempt && attempt.epoch === epoch) {
+      if (attempt.dead) return;
       if (attempt.job) attempt.job.deliver(target.node, target.partition, channel, message);
       else attempt.early.push({ target, channel, message });
     } else if (!attempt || epoch > attempt.epoch) {

@@ -70,6 +70,8 @@ export interface SinkWriter {
   close(): Promise<void>;
   /** After close, for staged output (SinkContext.attempt): publish it, replacing other attempts'. */
   commit?(): Promise<void>;
+  /** After close, for staged output: remove it (the attempt was cancelled or superseded). */
+  discard?(): Promise<void>;
 }
 
 export interface SourceConnector {

@@ -88,6 +88,9 @@ export const fileSink: SinkConnector = {
           throw new ConnectorError(`cannot publish \`${path.join(written, final)}\`: ${reason(e)}`, ctx.loc);
         }
       },
+      discard: async () => {
+        await rm(path.join(dir, name), { force: true }).catch(() => {});
+      },
     };
   },
 };

@@ -30,6 +30,7 @@ export class SinkOperator implements Operator {
 
   async abort(): Promise<void> {
     await this.onEnd();
+    await this.writer.discard?.();
   }
 
   /** Publishes staged output (cluster attempts); a no-op for sinks that write in place. */
