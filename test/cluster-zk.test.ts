@@ -1,0 +1,156 @@
+// The job protocol on a real ZooKeeper: three workers, each with its own session, elect a
+// coordinator, get tasks under an epoch and finish the job with the embedded result; a worker's
+// session expiring mid-run (forced, from a second client with its session id and password) moves
+// its tasks under a new epoch; the digest ACL refuses unauthenticated clients.
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import zookeeper from "node-zookeeper-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compile, SourceFile } from "../compiler/index.js";
+import { InProcessNetwork } from "../runtime/cluster/network.js";
+import { Worker } from "../runtime/cluster/worker.js";
+import { ZkClusterStore } from "../runtime/cluster/zk-store.js";
+import { ZkSession } from "../runtime/cluster/zk-session.js";
+import { Job } from "../runtime/exec/job.js";
+import type { PlanModule } from "../runtime/plan.js";
+import { startZooKeeper, type ZkServers } from "./helpers/zk-server.js";
+
+const AUTH = "flow:test-secret";
+let zk: ZkServers;
+beforeAll(async () => {
+  zk = await startZooKeeper(1);
+});
+afterAll(async () => {
+  await zk?.stop();
+});
+
+async function session(): Promise<ZkSession> {
+  const s = new ZkSession({ connect: zk.connectString, auth: AUTH, sessionTimeoutMs: 2000 });
+  await s.start();
+  return s;
+}
+
+const PROGRAM = `
+source n: int = generate(count: 3000, rate: RATE)
+
+n
+  |> map(x => x % 17)
+  |> keyBy(k => k)
+  |> aggregate({ n: count(), total: sum(k => k) })
+  |> sink file("out/sums", format: "jsonl")
+`;
+
+async function load(dir: string, rate: number): Promise<PlanModule> {
+  const r = await compile(new SourceFile("gen.flow", PROGRAM.replace("RATE", String(rate))));
+  const path = join(dir, `gen-${rate}.plan.mjs`);
+  writeFileSync(path, r.emitted!.js);
+  return (await import(pathToFileURL(path).href)) as PlanModule;
+}
+
+function finals(dir: string): [number, number, number][] {
+  const m = new Map<number, [number, number, number]>();
+  for (const f of readdirSync(dir).filter((x) => x.startsWith("part-")))
+    for (const l of readFileSync(join(dir, f), "utf8").split("\n").filter(Boolean)) {
+      const r = JSON.parse(l) as { key: number; n: number; total: number };
+      if ((m.get(r.key)?.[1] ?? -1) < r.n) m.set(r.key, [r.key, r.n, r.total]);
+    }
+  return [...m.values()].sort((a, b) => a[0] - b[0]);
+}
+
+async function runCluster(dir: string, mod: PlanModule, root: string, during?: (ctx: { sessions: ZkSession[]; stores: ZkClusterStore[] }) => Promise<void>) {
+  const net = new InProcessNetwork();
+  const sessions = await Promise.all([0, 1, 2].map(() => session()));
+  const stores = sessions.map((s) => new ZkClusterStore(s, root));
+  await stores[0]!.init();
+  const workers = stores.map(
+    (store, i) => new Worker(store, { record: { id: `w${i + 1}`, host: "127.0.0.1", dataPort: 1, slots: 2 }, loadPlan: async () => mod, baseDir: join(dir, "cluster"), ...(process.env.FLOW_DEBUG ? { log: (l: string) => console.log(Date.now() % 100000, l), onCoordinatorEvent: (_j: string, e: unknown) => console.log(Date.now() % 100000, `w${i + 1} coordinator`, JSON.stringify(e)) } : {}) }),
+  );
+  for (const w of workers) await w.start(net.attach(w.id, w));
+  await stores[0]!.submit({ name: "gen", planPath: "(memory)", planHash: "", partitions: 4, secret: "s", submittedAt: Date.now() });
+  if (during) await during({ sessions, stores });
+  let state;
+  for (let i = 0; i < 600; i++) {
+    state = (await stores[1]!.state("gen"))?.value;
+    if (state?.status === "finished" || state?.status === "failed") break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const out = join(dir, "cluster/out/sums");
+  for (let i = 0; i < 100 && readdirSync(out).filter((f) => f.startsWith("part-")).length < 4; i++) await new Promise((r) => setTimeout(r, 50));
+  for (const w of workers) await w.stop();
+  for (const s of sessions) s.close();
+  return state!;
+}
+
+async function embedded(dir: string, mod: PlanModule) {
+  const job = new Job(mod, { partitions: 4, baseDir: join(dir, "embedded") });
+  await job.open();
+  await job.run();
+  return finals(join(dir, "embedded/out/sums"));
+}
+
+describe("cluster on ZooKeeper", () => {
+  it("three workers finish a job with the embedded result", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "flowc-zk-cluster-"));
+    const mod = await load(dir, 0);
+    const state = await runCluster(dir, mod, "/flow-a");
+    expect(state.status).toBe("finished");
+    expect(finals(join(dir, "cluster/out/sums"))).toEqual(await embedded(dir, mod));
+  });
+
+  it("a worker whose session is expired mid-run loses its tasks to a new epoch; the result is unchanged", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "flowc-zk-cluster-"));
+    const mod = await load(dir, 500);
+    const state = await runCluster(dir, mod, "/flow-b", async ({ sessions, stores }) => {
+      await new Promise((r) => setTimeout(r, 300));
+      const a = (await stores[0]!.assignment("gen"))!.value;
+      expect(a.epoch).toBe(1);
+      // Expire w3's session: a second client with its session id and password connects and closes.
+      // Tried again if the server has not ended the session yet (the two clients race for it).
+      const victim = sessions[2]!;
+      const before = (await stores[0]!.workers()).find((w) => w.id === "w3")!.session;
+      let gone = false;
+      for (let attempt = 0; attempt < 5 && !gone; attempt++) {
+        const c = (victim as unknown as { client: zookeeper.Client }).client;
+        const twin = zookeeper.createClient(zk.connectString, { sessionTimeout: 2000, retries: 0, sessionId: c.getSessionId(), sessionPassword: c.getSessionPassword() } as never);
+        // Close as soon as connected: the victim reconnects within ~200 ms and would take the session back.
+        await new Promise<void>((r) => {
+          twin.once("connected", () => {
+            twin.close();
+            r();
+          });
+          twin.connect();
+          setTimeout(r, 2000);
+        });
+        for (let i = 0; i < 20 && !gone; i++) {
+          const w3 = (await stores[0]!.workers()).find((w) => w.id === "w3");
+          gone = w3 === undefined || w3.session !== before;
+          if (!gone) await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      expect(gone).toBe(true);
+    });
+    expect(state.status).toBe("finished");
+    expect(state.epoch).toBeGreaterThanOrEqual(2);
+    expect(finals(join(dir, "cluster/out/sums"))).toEqual(await embedded(dir, mod));
+  });
+
+  it("refuses a client without the project's credentials (NO_AUTH) on reads and writes", async () => {
+    const s = await session();
+    const store = new ZkClusterStore(s, "/flow-c");
+    await store.init();
+    await store.submit({ name: "j", planPath: "p", planHash: "h", partitions: 1, secret: "top-secret", submittedAt: 0 });
+    const anon = zookeeper.createClient(zk.connectString, { retries: 0 });
+    await new Promise<void>((r) => {
+      anon.once("connected", () => r());
+      anon.connect();
+    });
+    const read = await new Promise<string>((r) => anon.getData("/flow-c/jobs/j", (e) => r(e ? (e as { getName(): string }).getName() : "OK")));
+    const write = await new Promise<string>((r) => anon.setData("/flow-c/jobs/j/state", Buffer.from("{}"), (e) => r(e ? (e as { getName(): string }).getName() : "OK")));
+    expect(read).toBe("NO_AUTH");
+    expect(write).toBe("NO_AUTH");
+    anon.close();
+    s.close();
+  });
+});
