@@ -99,42 +99,50 @@ describe("cluster on ZooKeeper", () => {
     expect(finals(join(dir, "cluster/out/sums"))).toEqual(await embedded(dir, mod));
   });
 
-  it("a worker whose session is expired mid-run loses its tasks to a new epoch; the result is unchanged", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "flowc-zk-cluster-"));
-    const mod = await load(dir, 500);
-    const state = await runCluster(dir, mod, "/flow-b", async ({ sessions, stores }) => {
-      await new Promise((r) => setTimeout(r, 300));
-      const a = (await stores[0]!.assignment("gen"))!.value;
-      expect(a.epoch).toBe(1);
-      // Expire w3's session: a second client with its session id and password connects and closes.
-      // Tried again if the server has not ended the session yet (the two clients race for it).
-      const victim = sessions[2]!;
-      const before = (await stores[0]!.workers()).find((w) => w.id === "w3")!.session;
-      let gone = false;
-      for (let attempt = 0; attempt < 5 && !gone; attempt++) {
-        const c = (victim as unknown as { client: zookeeper.Client }).client;
-        const twin = zookeeper.createClient(zk.connectString, { sessionTimeout: 2000, retries: 0, sessionId: c.getSessionId(), sessionPassword: c.getSessionPassword() } as never);
-        // Close as soon as connected: the victim reconnects within ~200 ms and would take the session back.
-        await new Promise<void>((r) => {
-          twin.once("connected", () => {
-            twin.close();
-            r();
+  for (const victim of ["worker", "coordinator"] as const) {
+    it(`a ${victim} whose session is expired mid-run loses its tasks to a new epoch; the result is unchanged`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "flowc-zk-cluster-"));
+      const mod = await load(dir, 500);
+      const state = await runCluster(dir, mod, `/flow-b-${victim}`, async ({ sessions, stores }) => {
+        await new Promise((r) => setTimeout(r, 300));
+        const a = (await stores[0]!.assignment("gen"))!.value;
+        expect(a.epoch).toBe(1);
+        const leader = (await stores[0]!.leader("gen"))!;
+        const id = victim === "coordinator" ? leader : ["w1", "w2", "w3"].find((w) => w !== leader)!;
+        const i = Number(id.slice(1)) - 1;
+        // Expire its session: a second client with its session id and password connects and closes.
+        // Tried again if the server has not ended the session yet (the two clients race for it).
+        const before = (await stores[0]!.workers()).find((w) => w.id === id)!.session;
+        let gone = false;
+        for (let attempt = 0; attempt < 5 && !gone; attempt++) {
+          const c = (sessions[i] as unknown as { client: zookeeper.Client }).client;
+          const twin = zookeeper.createClient(zk.connectString, { sessionTimeout: 2000, retries: 0, sessionId: c.getSessionId(), sessionPassword: c.getSessionPassword() } as never);
+          // Close as soon as connected: the victim reconnects within ~200 ms and would take the session back.
+          await new Promise<void>((r) => {
+            twin.once("connected", () => {
+              twin.close();
+              r();
+            });
+            twin.connect();
+            setTimeout(r, 2000);
           });
-          twin.connect();
-          setTimeout(r, 2000);
-        });
-        for (let i = 0; i < 20 && !gone; i++) {
-          const w3 = (await stores[0]!.workers()).find((w) => w.id === "w3");
-          gone = w3 === undefined || w3.session !== before;
-          if (!gone) await new Promise((r) => setTimeout(r, 50));
+          for (let k = 0; k < 20 && !gone; k++) {
+            const w = (await stores[(i + 1) % 3]!.workers()).find((x) => x.id === id);
+            gone = w === undefined || w.session !== before;
+            if (!gone) await new Promise((r) => setTimeout(r, 50));
+          }
         }
-      }
-      expect(gone).toBe(true);
+        expect(gone).toBe(true);
+        if (victim === "coordinator") {
+          // Leadership moved, or the same worker won again under its new session.
+          for (let k = 0; k < 100 && (await stores[(i + 1) % 3]!.leader("gen")) === undefined; k++) await new Promise((r) => setTimeout(r, 50));
+        }
+      });
+      expect(state.status).toBe("finished");
+      expect(state.epoch).toBeGreaterThanOrEqual(2);
+      expect(finals(join(dir, "cluster/out/sums"))).toEqual(await embedded(dir, mod));
     });
-    expect(state.status).toBe("finished");
-    expect(state.epoch).toBeGreaterThanOrEqual(2);
-    expect(finals(join(dir, "cluster/out/sums"))).toEqual(await embedded(dir, mod));
-  });
+  }
 
   it("refuses a client without the project's credentials (NO_AUTH) on reads and writes", async () => {
     const s = await session();

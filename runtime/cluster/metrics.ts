@@ -4,6 +4,7 @@
 import { createServer, type Server } from "node:http";
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import type { Job } from "../exec/job.js";
+import type { JobStatusOnWorker } from "./worker.js";
 
 export interface RunningJob {
   name: string;
@@ -18,6 +19,7 @@ export class WorkerMetrics {
   constructor(
     workerId: string,
     jobs: () => RunningJob[],
+    private readonly status: () => JobStatusOnWorker[] = () => [],
   ) {
     this.registry.setDefaultLabels({ worker: workerId });
     collectDefaultMetrics({ register: this.registry, prefix: "flow_process_" });
@@ -89,11 +91,15 @@ export class WorkerMetrics {
     });
   }
 
-  /** Serves /metrics; returns the port. */
+  /** Serves /metrics (Prometheus) and /status (JSON, for `flowc status`); returns the port. */
   async listen(port: number, host = "127.0.0.1"): Promise<number> {
     this.server = createServer((req, res) => {
+      if (req.url === "/status") {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(this.status()));
+        return;
+      }
       if (req.url !== "/metrics") {
-        res.writeHead(404).end("see /metrics\n");
+        res.writeHead(404).end("see /metrics or /status\n");
         return;
       }
       this.registry.metrics().then(

@@ -25,6 +25,8 @@ export interface JobRecord {
   /** Workers authenticate data connections of this job with it. Readable only with the project's ACL. */
   secret: string;
   submittedAt: number;
+  /** Where relative connector paths resolve (the submitted .flow file's directory: shared storage across hosts). */
+  baseDir?: string;
 }
 
 export type JobStatus = "submitted" | "running" | "finished" | "failed" | "cancelling" | "cancelled";

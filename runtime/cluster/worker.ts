@@ -30,11 +30,32 @@ interface Attempt {
   /** Messages that arrived before this worker had opened the attempt's tasks. */
   early: Early;
   links: Map<string, Promise<DataLink>>;
+  /** The links that are open, for backpressure. */
+  open: DataLink[];
   committed?: boolean;
   /** Cancelled because the session was lost: its messages are dropped. */
   dead?: boolean;
   /** The timer that repeats this attempt's "finished" report. */
   retry?: NodeJS.Timeout;
+  /** The task keys this worker runs in this attempt. */
+  tasks: string[];
+  state: TaskState;
+}
+
+/** Where this worker's share of a job stands (shown by `flowc status`). */
+export type TaskState = "opening" | "running" | "finished" | "failed" | "cancelled" | "committed";
+
+export interface JobStatusOnWorker {
+  job: string;
+  epoch: number;
+  state: TaskState;
+  tasks: string[];
+  recordsIn: number;
+  recordsOut: number;
+  badRecords: number;
+  /** Records read by local sources per second since the attempt started. */
+  throughput: number;
+  coordinator: boolean;
 }
 
 interface JobSlot {
@@ -71,9 +92,31 @@ export class Worker implements Inbound {
   async start(net: Network): Promise<void> {
     this.net = net;
     await this.store.registerWorker(this.opts.record);
-    this.unsubscribe = this.store.onJobsChanged(() => void this.reconcileJobs());
-    this.store.onSessionLost?.(() => void this.suspendAll());
+    this.unsubscribe = this.store.onJobsChanged(() => this.background("reading the jobs", () => this.reconcileJobs()));
+    this.store.onSessionLost?.(() => this.background("stopping local tasks", () => this.suspendAll(), false));
     await this.reconcileJobs();
+  }
+
+  /** This worker's share of every job it has joined. */
+  status(): JobStatusOnWorker[] {
+    return [...this.jobs.values()].flatMap((s) => {
+      const a = s.attempt;
+      if (!a) return [];
+      const st = a.job?.snapshotStats();
+      return [
+        {
+          job: s.record.name,
+          epoch: a.epoch,
+          state: a.state,
+          tasks: a.tasks,
+          recordsIn: st?.recordsIn ?? 0,
+          recordsOut: st?.recordsOut ?? 0,
+          badRecords: st?.badRecords ?? 0,
+          throughput: st ? st.recordsIn / Math.max(0.001, (Date.now() - st.startedAt) / 1000) : 0,
+          coordinator: s.coordinator !== null,
+        },
+      ];
+    });
   }
 
   /** Leaves the cluster: cancels running tasks, resigns from elections. */
@@ -81,6 +124,19 @@ export class Worker implements Inbound {
     this.stopped = true;
     this.unsubscribe?.();
     for (const slot of this.jobs.values()) await this.release(slot, "the worker is stopping");
+  }
+
+  /**
+   * Runs a reaction to a coordination event. A failure (the store unreachable for a moment) is
+   * logged and, when `retry`, the step runs again a second later: the event that caused it
+   * will not fire again.
+   */
+  private background(what: string, step: () => Promise<void>, retry = true): void {
+    step().catch((e) => {
+      if (this.stopped) return;
+      this.log(`${what} failed: ${(e as Error).message}${retry ? "; trying again in 1 s" : ""}`);
+      if (retry) setTimeout(() => this.background(what, step, retry), 1000).unref();
+    });
   }
 
   private log(line: string): void {
@@ -96,9 +152,9 @@ export class Worker implements Inbound {
       if (!record || !state || isTerminal(state.value.status)) continue;
       const slot: JobSlot = { record, plan: null, attempt: null, ahead: new Map(), coordinator: null, unsubscribe: [], election: null };
       this.jobs.set(name, slot);
-      slot.unsubscribe.push(this.store.onAssignmentChanged(name, () => void this.reconcileJob(slot)));
-      slot.unsubscribe.push(this.store.onStateChanged(name, () => void this.reconcileJob(slot)));
-      slot.election = await this.store.elect(name, this.id, () => void this.lead(slot));
+      slot.unsubscribe.push(this.store.onAssignmentChanged(name, () => this.background(`reading ${name}`, () => this.reconcileJob(slot))));
+      slot.unsubscribe.push(this.store.onStateChanged(name, () => this.background(`reading ${name}`, () => this.reconcileJob(slot))));
+      slot.election = await this.store.elect(name, this.id, () => this.background(`coordinating ${name}`, () => this.lead(slot), false));
       await this.reconcileJob(slot);
     }
   }
@@ -115,6 +171,7 @@ export class Worker implements Inbound {
       const a = slot.attempt;
       if (!a) continue;
       a.dead = true;
+      if (a.state !== "committed") a.state = "cancelled";
       await a.job?.cancel("the worker's coordination session was lost");
     }
   }
@@ -145,6 +202,7 @@ export class Worker implements Inbound {
       if (attempt?.job && attempt.epoch === state.value.epoch && !attempt.committed) {
         attempt.committed = true;
         await attempt.job.commit();
+        attempt.state = "committed";
         this.log(`committed the output of ${name} (epoch ${attempt.epoch})`);
       }
       await this.release(slot, "finished");
@@ -162,11 +220,14 @@ export class Worker implements Inbound {
     if (!a || (slot.attempt && slot.attempt.epoch >= a.value.epoch)) return;
     const old = slot.attempt;
     const epoch = a.value.epoch;
-    const attempt: Attempt = { epoch, job: null, early: slot.ahead.get(epoch) ?? [], links: new Map() };
+    const attempt: Attempt = { epoch, job: null, early: slot.ahead.get(epoch) ?? [], links: new Map(), open: [], tasks: [], state: "opening" };
     for (const e of slot.ahead.keys()) if (e <= epoch) slot.ahead.delete(e);
     slot.attempt = attempt;
     if (old?.job) await old.job.cancel(`tasks reassigned under epoch ${a.value.epoch}`);
+    if (old) for (const l of old.open.splice(0)) l.close();
     const mine = Object.entries(a.value.tasks).filter(([, w]) => w === this.id).map(([k]) => k);
+    attempt.tasks = mine;
+    if (old && old.state !== "committed") old.state = "cancelled";
     if (mine.length === 0) return;
     const mod = await this.plan(slot);
     const workers = new Map((await this.store.workers()).map((w) => [w.id, w]));
@@ -178,29 +239,48 @@ export class Worker implements Inbound {
         const to = owner(node, p);
         const link = this.linkTo(attempt, workers.get(to), name);
         const target = { node, partition: p };
+        // A link that cannot be opened (the peer died) loses these messages: the peer's session
+        // ends, the coordinator reassigns under a new epoch, and the job starts over there.
+        const lost = () => {};
         return {
-          receive: (batch, channel) => void link.then((l) => l.data(target, channel, batch)),
-          control: (event, channel) => void link.then((l) => l.control(target, channel, event)),
+          receive: (batch, channel) => void link.then((l) => l.data(target, channel, batch), lost),
+          control: (event, channel) => void link.then((l) => l.control(target, channel, event), lost),
         };
       },
+      // Sources wait while any link of this attempt has a full send buffer (credit-based backpressure).
+      pressure: () => {
+        for (const l of attempt.open) {
+          const p = l.pressure();
+          if (p) return p;
+        }
+        return undefined;
+      },
     };
-    const job = new Job(mod, { partitions: a.value.partitions, baseDir: this.opts.baseDir, placement, attempt: epoch });
+    const job = new Job(mod, { partitions: a.value.partitions, baseDir: slot.record.baseDir ?? this.opts.baseDir, placement, attempt: epoch });
     try {
       await job.open();
     } catch (e) {
+      attempt.state = "failed";
       await this.report(slot, attempt.epoch, "failed", { message: (e as Error).message });
       return;
     }
     // The worker stopped, lost its session or got a newer assignment while the job was opening.
     if (this.stopped || attempt.dead || slot.attempt !== attempt || this.jobs.get(name) !== slot) return void job.cancel("superseded");
     attempt.job = job;
+    attempt.state = "running";
     for (const m of attempt.early.splice(0)) job.deliver(m.target.node, m.target.partition, m.channel, m.message);
     this.log(`running ${mine.join(", ")} of ${name} (epoch ${attempt.epoch})`);
     job
       .run()
       .then(
-        () => this.reportUntilSettled(slot, attempt),
-        (e) => (slot.attempt === attempt && !attempt.dead ? this.report(slot, attempt.epoch, "failed", { message: (e as Error).message }) : undefined),
+        () => {
+          attempt.state = "finished";
+          return this.reportUntilSettled(slot, attempt);
+        },
+        (e) => {
+          if (attempt.state === "running") attempt.state = slot.attempt === attempt && !attempt.dead ? "failed" : "cancelled";
+          return slot.attempt === attempt && !attempt.dead ? this.report(slot, attempt.epoch, "failed", { message: (e as Error).message }) : undefined;
+        },
       )
       // A report that cannot be sent (no session right now) is repeated by the next reconcile.
       .catch((e) => this.log(`could not report to the coordinator: ${(e as Error).message}`));
@@ -209,7 +289,14 @@ export class Worker implements Inbound {
   private linkTo(attempt: Attempt, to: WorkerRecord | undefined, job: string): Promise<DataLink> {
     if (!to) return Promise.reject(new Error("internal: a task's worker is not registered"));
     let l = attempt.links.get(to.id);
-    if (!l) attempt.links.set(to.id, (l = this.net.link(to, job, attempt.epoch)));
+    if (!l) {
+      l = this.net.link(to, job, attempt.epoch);
+      attempt.links.set(to.id, l);
+      l.then(
+        (link) => attempt.open.push(link),
+        (e) => this.log(`cannot reach worker ${to.id} at ${to.host}:${to.dataPort} for ${job} (epoch ${attempt.epoch}): ${(e as Error).message}`),
+      );
+    }
     return l;
   }
 
@@ -238,6 +325,7 @@ export class Worker implements Inbound {
     for (const u of slot.unsubscribe) u();
     slot.coordinator?.stop();
     await slot.attempt?.job?.cancel(why).catch(() => {});
+    if (slot.attempt) for (const l of slot.attempt.open.splice(0)) l.close();
     await slot.election?.resign();
     this.jobs.delete(slot.record.name);
   }

@@ -101,8 +101,12 @@ export class ZkSession extends EventEmitter {
   private connectNew(waitMs: number): Promise<void> {
     const gen = ++this.generation;
     this.client?.close();
+    // Calls fail fast (no session) until the new client is connected and authenticated: requests
+    // queued before the credentials would be answered NO_AUTH.
+    this.client = null;
     const c = zookeeper.createClient(this.opts.connect, { sessionTimeout: this.opts.sessionTimeoutMs ?? 6000, retries: 0, spinDelay: 200 });
-    this.client = c;
+    // Before connect(): the client sends the credentials first on every (re)connection.
+    c.addAuthInfo("digest", Buffer.from(this.opts.auth));
     c.on("state", (s: zookeeper.State) => {
       if (gen !== this.generation) return;
       if (s === zookeeper.State.EXPIRED) this.renew("expired");
@@ -115,7 +119,11 @@ export class ZkSession extends EventEmitter {
       }, waitMs);
       c.once("connected", () => {
         clearTimeout(t);
-        c.addAuthInfo("digest", Buffer.from(this.opts.auth));
+        if (gen !== this.generation || this.closed) {
+          c.close();
+          return reject(new ZkError("superseded", "CONNECTION_LOSS"));
+        }
+        this.client = c;
         this.timeoutMs = c.getSessionTimeout();
         this.lastAnswer = Date.now();
         this.suspended = false;
