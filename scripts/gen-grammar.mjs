@@ -1,4 +1,4 @@
-// Writes the TextMate grammars of editor/vscode/syntaxes/ from the built generator
+// Writes the TextMate grammars of editor/vscode/syntaxes/ (and the .tmLanguage of editor/sublime/) from the built generator
 // (dist/grammar/textmate.js). Runs after every `npm run build` (the `postbuild` script).
 // With --check it writes nothing and exits 1 when a file on disk is out of date.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -11,6 +11,7 @@ const check = process.argv.includes("--check");
 const outputs = [
   [tm.GRAMMAR_PATH, tm.grammarText(tm.flowGrammar())],
   [tm.MARKDOWN_INJECTION_PATH, tm.grammarText(tm.markdownInjectionGrammar())],
+  [tm.PLIST_GRAMMAR_PATH, tm.grammarPlist(tm.flowGrammar())],
 ];
 
 let stale = 0;

@@ -12,8 +12,11 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+// @ts-expect-error vscode-textmate ships without type declarations
+import * as vsctm from "vscode-textmate";
 import {
   flowGrammar,
+  grammarPlist,
   grammarText,
   GRAMMAR_PATH,
   keywordScope,
@@ -22,6 +25,7 @@ import {
   MARKDOWN_INJECTION_PATH,
   markdownInjectionGrammar,
   NAME_SCOPES,
+  PLIST_GRAMMAR_PATH,
   SCOPES,
   STRING_ESCAPES,
   symbolScope,
@@ -51,6 +55,12 @@ describe("the generated grammar", () => {
   it("on disk is what grammar/textmate.ts generates (run `npm run build` after changing tokens.ts)", () => {
     expect(readFileSync(join(ROOT, GRAMMAR_PATH), "utf8")).toBe(grammarText(flowGrammar()));
     expect(readFileSync(join(ROOT, MARKDOWN_INJECTION_PATH), "utf8")).toBe(grammarText(markdownInjectionGrammar()));
+    expect(readFileSync(join(ROOT, PLIST_GRAMMAR_PATH), "utf8")).toBe(grammarPlist(flowGrammar()));
+  });
+
+  it("as a property list (Sublime Text, TextMate) reads back as the same grammar", async () => {
+    const { information_for_contributors: _, ...grammar } = flowGrammar();
+    expect(vsctm.parseRawGrammar(readFileSync(join(ROOT, PLIST_GRAMMAR_PATH), "utf8"), "Flow.tmLanguage")).toEqual(grammar);
   });
 
   it("says in its first lines that it is generated", () => {
@@ -315,3 +325,4 @@ describe("every program of the repository tokenizes with no unmatched text", () 
     }
   });
 });
+
