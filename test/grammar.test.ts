@@ -26,6 +26,7 @@ import {
   markdownInjectionGrammar,
   NAME_SCOPES,
   PLIST_GRAMMAR_PATH,
+  SCOPE_NAME,
   SCOPES,
   STRING_ESCAPES,
   symbolScope,
@@ -326,3 +327,30 @@ describe("every program of the repository tokenizes with no unmatched text", () 
   });
 });
 
+// ---------------------------------------------------------------- docs/editors.md
+
+describe("docs/editors.md", () => {
+  const text = readFileSync(join(ROOT, "docs/editors.md"), "utf8");
+  const sections = Object.fromEntries(text.split(/^## /m).slice(1).map((s) => [s.slice(0, s.indexOf("\n")), s]));
+
+  it("tells every editor to run `flowc lsp --stdio`", () => {
+    for (const editor of ["Neovim", "Helix", "Emacs", "Sublime Text"]) {
+      const section = sections[editor];
+      expect(section, editor).toBeDefined();
+      expect(section!.replace(/[",\s]+/g, " "), editor).toMatch(/flowc (lsp --stdio|args = \[ ?lsp --stdio ?\])/);
+    }
+    expect(sections["VS Code"]).toContain('`["lsp", "--stdio"]`');
+  });
+
+  it("names the generated grammar files and their scope", () => {
+    expect(text).toContain(`\`${GRAMMAR_PATH}\``);
+    expect(text).toContain(`\`${PLIST_GRAMMAR_PATH}\``);
+    expect(sections["Helix"]).toContain(`scope = "${SCOPE_NAME}"`);
+    expect(sections["Sublime Text"]).toContain(`"selector": "${SCOPE_NAME}"`);
+  });
+
+  it("gives Emacs the lexer's keywords", () => {
+    const list = /\(defconst flow-keywords\s+'\(([^)]*)\)\)/.exec(sections["Emacs"]!)![1]!;
+    expect([...list.matchAll(/"([^"]+)"/g)].map((m) => m[1]).sort()).toEqual(knownNames().keywords.sort());
+  });
+});
