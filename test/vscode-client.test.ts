@@ -4,7 +4,7 @@
 // turns published diagnostics into VS Code diagnostics, forwards edits, answers the server's
 // configuration request, bridges the providers the server announces, shuts the server down with
 // shutdown + exit, restarts, and says so when the server cannot be started.
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -156,3 +156,17 @@ describe("the language client", () => {
   });
 });
 
+
+// The real server is built by another part of the project (compiler/lsp); until it exists this
+// test is skipped, and afterwards it checks the extension against it end to end.
+describe("with the real flowc language server", () => {
+  it.skipIf(!existsSync(join(ROOT, "dist/compiler/lsp")))("shows flowc's diagnostics for an unknown operator", async () => {
+    const { fake, context, flowDoc } = setup({ "flow.server.path": join(ROOT, "bin/flowc.js") });
+    flowDoc.text = 'source lines: string = stdin()\n\nlines\n  |> fitler(l => l != "")\n  |> sink stdout()\n';
+    const client = await extension.activate(context, fake.api);
+    expect(client.connection, fake.output.join("\n")).toBeDefined();
+    const diags = await until(() => fake.diagnostics.get(flowDoc.uri.toString())?.length && fake.diagnostics.get(flowDoc.uri.toString()), "flowc diagnostics", 30_000);
+    expect(diags.map((d: { code: unknown }) => (typeof d.code === "object" ? (d.code as { value: string }).value : d.code))).toContain("FLOW2002");
+    expect(diags[0]!.range.start).toEqual(new Position(3, 5));
+  });
+});
