@@ -121,6 +121,15 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       code = fmtCommand(files, o, io);
     });
 
+  program
+    .command("lsp")
+    .description("run the language server for editors (over standard input and output)")
+    .option("--stdio", "talk over standard input and output (the default and only transport)")
+    .action(async () => {
+      const { startServer } = await import("../lsp/index.js");
+      startServer();
+    });
+
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (e) {
