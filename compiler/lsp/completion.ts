@@ -11,7 +11,6 @@ import { BUILTINS } from "../builtins.js";
 import { analyze, type Analysis } from "../index.js";
 import { AGGREGATES, CONFIG_KEYS, OPERATOR_MAP, OPERATORS, WINDOW_KINDS } from "../operators.js";
 import { pathAt, walk, type AstNode } from "../query/nodes.js";
-import { symbolsOf } from "../query/symbols.js";
 import { SourceFile } from "../source.js";
 import { tokenize } from "../../grammar/tokens.js";
 import { CONNECTORS } from "../../runtime/connectors/catalog.js";
@@ -201,7 +200,7 @@ function byPlaceholder(d: FlowDocument, start: number, end: number): CompletionI
       return parent.sink === ph ? a.checked.sinks.filter((s) => s.name).map((s) => ({ label: s.name!, kind: CompletionItemKind.Variable, detail: `sink: ${typeToString(s.type)}` })) : valueItems(a, path);
     case "arg":
       // `PH: value`: a named argument being written.
-      if (parent.name === ph && grand?.kind === "call") return namedArgItems(grand, callRole(grand, great));
+      if (parent.name === ph && grand?.kind === "call") return namedArgItems(grand, callRole(great));
       break;
     case "call":
       if (parent.callee === ph) {
@@ -221,7 +220,7 @@ function keywordItems(): CompletionItem[] {
 }
 
 /** A connector's call is in a source declaration or after `sink`; an operator's is a step. */
-function callRole(call: A.CallExpr, holder: AstNode | undefined): "op" | "connector" | "value" {
+function callRole(holder: AstNode | undefined): "op" | "connector" | "value" {
   if (holder?.kind === "op") return "op";
   if (holder?.kind === "sink" || holder?.kind === "source") return "connector";
   return "value";
@@ -243,7 +242,7 @@ function nameItems(a: Analysis, path: AstNode[], atLineStart: boolean): Completi
     const call = path.at(-4);
     const step = path.at(-5);
     if (call?.kind === "call") {
-      const role = callRole(call, step);
+      const role = callRole(step);
       const named = holder.name ? [] : namedArgItems(call, role);
       const positional = call.args.filter((x) => !x.name);
       if (role === "op" && (call.callee.name === "union" || call.callee.name === "join") && positional[0] === holder) return [...streamItems(a), ...named];
