@@ -110,6 +110,26 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       io.stdout.write(o.format === "json" ? JSON.stringify(plan, null, 2) + "\n" : explainText(plan, o.partitions));
     });
 
+  program
+    .command("fmt")
+    .description("format .flow files in the canonical layout (standard input when no file is given)")
+    .argument("[files...]", ".flow files")
+    .option("--check", "list the files that are not formatted; exit 1 if there are any")
+    .option("--write", "rewrite the files in place")
+    .action(async (files: string[], o: { check?: boolean; write?: boolean }) => {
+      const { fmtCommand } = await import("./fmt.js");
+      code = fmtCommand(files, o, io);
+    });
+
+  program
+    .command("lsp")
+    .description("run the language server for editors (over standard input and output)")
+    .option("--stdio", "talk over standard input and output (the default and only transport)")
+    .action(async () => {
+      const { startServer } = await import("../lsp/index.js");
+      startServer();
+    });
+
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (e) {

@@ -64,6 +64,7 @@ class Checker {
       streams: new Map(),
       sinks: [],
       constStrings: new Map(),
+      steps: new Map(),
     };
     this.exprs = new ExprChecker(
       (code, span, message, opts) => this.report(code, span, message, opts),
@@ -360,6 +361,7 @@ class Checker {
             continue;
           }
           s = this.step(s, step);
+          if (s) this.result.steps.set(step, s);
         }
         return s;
       }

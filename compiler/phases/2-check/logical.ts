@@ -79,4 +79,6 @@ export interface CheckedProgram {
   sinks: Sink[];
   /** Constant values of string arguments that must be constant (regular expressions). */
   constStrings: Map<A.Expr, string>;
+  /** The stream each operator step produces (for the editor: hover shows it, and the plan node it became). */
+  steps: Map<A.OperatorStep, Stream>;
 }
