@@ -18,10 +18,14 @@ export interface DataLink {
   close(): void;
 }
 
-/** What arrives at a worker. Every message carries the job and epoch it belongs to. */
+/**
+ * What arrives at a worker. Every message carries the job and epoch it belongs to. A handler may
+ * return a promise: the TCP network then counts the message as consumed (and returns its credit to
+ * the sender) only when it settles; otherwise as soon as the handler returns.
+ */
 export interface Inbound {
-  data(job: string, epoch: number, target: TaskAddress, channel: number, message: { batch: Batch } | { event: ControlEvent }): void;
-  app(job: string, epoch: number, from: string, topic: string, body: unknown): void;
+  data(job: string, epoch: number, target: TaskAddress, channel: number, message: { batch: Batch } | { event: ControlEvent }): void | Promise<void>;
+  app(job: string, epoch: number, from: string, topic: string, body: unknown): void | Promise<void>;
 }
 
 export interface Network {
