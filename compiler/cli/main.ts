@@ -1,5 +1,6 @@
-// The `flowc` command line: check, compile, run, explain. Exit codes as tsc's: 0 ok, 1 errors in
-// the user's program (or a job that failed for a reason the user can fix), 2 usage or internal error.
+// The `flowc` command line: check, compile, run, explain, fmt, lsp, and the cluster's worker,
+// submit, status and cancel. Exit codes as tsc's: 0 ok, 1 errors in the user's program (or a job
+// that failed for a reason the user can fix), 2 usage or internal error.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -8,6 +9,7 @@ import type { DiagnosticFormat } from "../diagnostics/render.js";
 import { analyze, compile, planOnly, readSource } from "../index.js";
 import { FLOWC_VERSION } from "../phases/4-emit/index.js";
 import type { SourceFile } from "../source.js";
+import { registerClusterCommands } from "./cluster.js";
 import { explainText } from "./explain.js";
 import { printDiagnostics, printProblem, type Io } from "./output.js";
 import { runCommand } from "./run.js";
@@ -129,6 +131,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       const { startServer } = await import("../lsp/index.js");
       startServer();
     });
+
+  registerClusterCommands(program, io, (c) => (code = c));
 
   try {
     await program.parseAsync(argv, { from: "user" });

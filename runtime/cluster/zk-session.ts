@@ -62,6 +62,8 @@ export class ZkSession extends EventEmitter {
   private timeoutMs: number;
   private watchdog: NodeJS.Timeout | null = null;
   private lastAnswer = Date.now();
+  private lastCheck = Date.now();
+  private checkEveryMs = 1000;
   private closed = false;
   private generation = 0;
   suspended = false;
@@ -87,7 +89,9 @@ export class ZkSession extends EventEmitter {
   /** Connects (a new session); rejects after `waitMs` without a connection. */
   async start(waitMs = 15_000): Promise<void> {
     await this.connectNew(waitMs);
-    this.watchdog = setInterval(() => this.check(), Math.max(100, Math.floor(this.timeoutMs / 6)));
+    this.checkEveryMs = Math.max(100, Math.floor(this.timeoutMs / 6));
+    this.lastCheck = Date.now();
+    this.watchdog = setInterval(() => this.check(), this.checkEveryMs);
     this.watchdog.unref();
   }
 
@@ -144,8 +148,14 @@ export class ZkSession extends EventEmitter {
   }
 
   private check(): void {
+    const now = Date.now();
+    const stalled = now - this.lastCheck - this.checkEveryMs;
+    this.lastCheck = now;
+    // This process did not run for a while (a long synchronous step, or no CPU for it): answers
+    // could not be read meanwhile, so that time is not the server's silence.
+    if (stalled > this.checkEveryMs) this.lastAnswer += stalled;
     if (this.closed || !this.client) return;
-    const silent = Date.now() - this.lastAnswer;
+    const silent = now - this.lastAnswer;
     if (silent > this.timeoutMs) {
       this.renew("no answer within the session timeout");
       return;

@@ -19,9 +19,9 @@ export function flowc(args: string[], opts: { cwd?: string; input?: string } = {
 }
 
 /** The same, without blocking the test's event loop (for jobs that talk to a server the test runs). */
-export function flowcAsync(args: string[], opts: { cwd?: string; input?: string } = {}): Promise<CliResult> {
+export function flowcAsync(args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [FLOWC, ...args], { cwd: opts.cwd ?? ROOT, env: env() });
+    const p = spawn(process.execPath, [FLOWC, ...args], { cwd: opts.cwd ?? ROOT, env: opts.env ?? env() });
     let stdout = "";
     let stderr = "";
     p.stdout.on("data", (d) => (stdout += d));

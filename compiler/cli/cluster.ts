@@ -1,0 +1,376 @@
+// The cluster commands: `flowc worker` (join a cluster and run what it is assigned), `flowc submit`
+// (store a compiled plan and create the job in ZooKeeper), `flowc status` and `flowc cancel`.
+// Every command reaches ZooKeeper with the cluster's digest credentials from FLOW_ZK_AUTH.
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { startWorkerNode } from "../../runtime/cluster/node.js";
+import { loadPlan, PlanIntegrityError, storePlan } from "../../runtime/cluster/plans.js";
+import { isTerminal, type JobRecord, type JobState, type WorkerRecord } from "../../runtime/cluster/protocol.js";
+import type { JobStatusOnWorker } from "../../runtime/cluster/worker.js";
+import { tcpDataServer } from "../../runtime/cluster/data-server.js";
+import { ZkClusterStore } from "../../runtime/cluster/zk-store.js";
+import { codeOf, ZkSession } from "../../runtime/cluster/zk-session.js";
+import type { PlanModule } from "../../runtime/plan.js";
+import { hasErrors } from "../diagnostics/diagnostic.js";
+import { compile, readSource } from "../index.js";
+import { colors, formatCount, printDiagnostics, printProblem, type Io } from "./output.js";
+
+const CONNECT = /^[^\s,/:]+:\d{1,5}(,[^\s,/:]+:\d{1,5})*(\/[^\s]*)?$/;
+
+function zookeeperOption(): Option {
+  return new Option("-z, --zookeeper <connect>", "ZooKeeper servers: host:port[,host:port…][/chroot]")
+    .env("FLOW_ZOOKEEPER")
+    .makeOptionMandatory()
+    .argParser((v) => {
+      if (!CONNECT.test(v)) throw new InvalidArgumentError("expected host:port[,host:port…][/chroot], e.g. 127.0.0.1:2181 or zk1:2181,zk2:2181,zk3:2181/flow");
+      return v;
+    });
+}
+
+function wholeNumber(min: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number of at least ${min}`);
+    return n;
+  };
+}
+
+const port = (v: string): number => {
+  const n = wholeNumber(0)(v);
+  if (n > 65535) throw new InvalidArgumentError("expected a port number from 0 to 65535");
+  return n;
+};
+
+/** The cluster's digest credentials (`user:password`), or a printed explanation and undefined. */
+function credentials(io: Io): string | undefined {
+  const auth = io.env.FLOW_ZK_AUTH;
+  if (auth && /^[^:]+:.+$/.test(auth)) return auth;
+  printProblem(
+    io,
+    auth ? "FLOW_ZK_AUTH must have the form user:password" : "FLOW_ZK_AUTH is not set: the cluster's znodes are protected by a digest ACL",
+    undefined,
+    "set FLOW_ZK_AUTH=user:password to the same value for every worker and every flowc command of this cluster",
+  );
+  return undefined;
+}
+
+/** A ZooKeeper session for one command, or a printed reason. */
+async function connect(io: Io, zk: string): Promise<{ session: ZkSession; store: ZkClusterStore } | undefined> {
+  const auth = credentials(io);
+  if (!auth) return undefined;
+  const session = new ZkSession({ connect: zk, auth });
+  try {
+    await session.start(10_000);
+  } catch (e) {
+    printProblem(io, (e as Error).message, undefined, "check --zookeeper (or FLOW_ZOOKEEPER) and that the servers are running");
+    return undefined;
+  }
+  const store = new ZkClusterStore(session);
+  try {
+    await store.init();
+  } catch (e) {
+    session.close();
+    printProblem(io, zkMessage(e, zk), undefined, codeOf(e) === "NO_AUTH" ? "FLOW_ZK_AUTH differs from the credentials the cluster was created with" : undefined);
+    return undefined;
+  }
+  return { session, store };
+}
+
+function zkMessage(e: unknown, zk: string): string {
+  const code = codeOf(e);
+  if (code === "NO_AUTH") return `ZooKeeper at ${zk} refused access (NO_AUTH)`;
+  return `ZooKeeper at ${zk}: ${(e as Error).message}`;
+}
+
+async function withStore(io: Io, zk: string, f: (store: ZkClusterStore) => Promise<number>): Promise<number> {
+  const c = await connect(io, zk);
+  if (!c) return 1;
+  try {
+    return await f(c.store);
+  } catch (e) {
+    printProblem(io, zkMessage(e, zk));
+    return 1;
+  } finally {
+    c.session.close();
+  }
+}
+
+export function registerClusterCommands(program: Command, io: Io, setCode: (code: number) => void): void {
+  program
+    .command("worker")
+    .description("join a cluster: register in ZooKeeper and run the tasks assigned to this worker")
+    .addOption(zookeeperOption())
+    .option("--slots <n>", "task slots this worker offers", wholeNumber(1), 2)
+    .option("--port <port>", "data port other workers connect to (0: any free port)", port, 0)
+    .option("--host <address>", "address to bind and to advertise to other workers", "127.0.0.1")
+    .option("--metrics-port <port>", "serve Prometheus metrics (/metrics) and status (/status) on this port", port)
+    .option("--id <id>", "worker id, unique in the cluster (default: host name and process id)")
+    .option("--work-dir <dir>", "where relative paths of jobs submitted without a directory resolve", ".")
+    .option("--session-timeout <ms>", "ZooKeeper session timeout requested (the server may clamp it)", wholeNumber(1000), 6000)
+    .action(async (o: { zookeeper: string; slots: number; port: number; host: string; metricsPort?: number; id?: string; workDir: string; sessionTimeout: number }) => {
+      setCode(await workerCommand(o, io));
+    });
+
+  program
+    .command("submit")
+    .description("submit a job to the cluster: compile it, store the plan, create the job in ZooKeeper")
+    .argument("<file>", "a .flow file, or a .plan.js made by `flowc compile`")
+    .addOption(zookeeperOption())
+    .option("-p, --partitions <n>", "parallel partitions (overrides config)", wholeNumber(1))
+    .option("--name <job>", "job name (default: the file's name)")
+    .option("--plans-dir <dir>", "where the plan is stored; shared storage when workers run on several hosts (default: .flow/plans next to the file)")
+    .option("--wait", "wait until the job ends; exit 1 unless it finished")
+    .action(async (file: string, o: { zookeeper: string; partitions?: number; name?: string; plansDir?: string; wait?: boolean }) => {
+      setCode(await submitCommand(file, o, io));
+    });
+
+  program
+    .command("status")
+    .description("show workers, jobs, leaders, epochs, assignments and task progress")
+    .argument("[job]", "one job (default: all)")
+    .addOption(zookeeperOption())
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .action(async (job: string | undefined, o: { zookeeper: string; format: "text" | "json" }) => {
+      setCode(await withStore(io, o.zookeeper, (store) => statusCommand(store, job, o.format, io)));
+    });
+
+  program
+    .command("cancel")
+    .description("cancel a job: its tasks stop everywhere and its staged output is discarded")
+    .argument("<job>", "job name")
+    .addOption(zookeeperOption())
+    .action(async (job: string, o: { zookeeper: string }) => {
+      setCode(await withStore(io, o.zookeeper, (store) => cancelCommand(store, job, io)));
+    });
+}
+
+// ---------------------------------------------------------------- worker
+
+async function workerCommand(o: { zookeeper: string; slots: number; port: number; host: string; metricsPort?: number; id?: string; workDir: string; sessionTimeout: number }, io: Io): Promise<number> {
+  const auth = credentials(io);
+  if (!auth) return 1;
+  const log = (line: string) => io.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  let node;
+  try {
+    node = await startWorkerNode({
+      zookeeper: o.zookeeper,
+      auth,
+      host: o.host,
+      port: o.port,
+      slots: o.slots,
+      workDir: resolve(o.workDir),
+      sessionTimeoutMs: o.sessionTimeout,
+      log,
+      dataServer: tcpDataServer,
+      ...(o.id ? { id: o.id } : {}),
+      ...(o.metricsPort === undefined ? {} : { metricsPort: o.metricsPort }),
+    });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "EADDRINUSE") printProblem(io, `port ${o.port} on ${o.host} is in use`, undefined, "choose another --port (or --metrics-port), or 0 for any free port");
+    else printProblem(io, zkMessage(e, o.zookeeper), undefined, codeOf(e) === "NO_AUTH" ? "FLOW_ZK_AUTH differs from the credentials the cluster was created with" : "check --zookeeper and that the servers are running");
+    return 1;
+  }
+  log(`worker ${node.id} joined ${o.zookeeper}: data port ${node.dataPort}${node.metricsPort === undefined ? "" : `, metrics on http://${o.host}:${node.metricsPort}/metrics`}, ${o.slots} slots`);
+  const signal = await new Promise<string>((r) => {
+    process.once("SIGINT", () => r("SIGINT"));
+    process.once("SIGTERM", () => r("SIGTERM"));
+  });
+  log(`${signal}: leaving the cluster`);
+  await node.stop();
+  return 0;
+}
+
+// ---------------------------------------------------------------- submit
+
+const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
+async function submitCommand(file: string, o: { zookeeper: string; partitions?: number; name?: string; plansDir?: string; wait?: boolean }, io: Io): Promise<number> {
+  const name = o.name ?? basename(file).replace(/\.(flow|plan\.m?js|m?js)$/, "");
+  if (!JOB_NAME.test(name)) {
+    printProblem(io, `\`${name}\` is not a valid job name`, undefined, "use letters, digits, `_`, `.` and `-` (pass --name)");
+    return 2;
+  }
+  const js = await planSource(file, io);
+  if (js === undefined) return 1;
+  const dir = dirname(resolve(file));
+  let stored: { path: string; hash: string };
+  let mod: PlanModule;
+  try {
+    stored = await storePlan(o.plansDir ?? join(dir, ".flow", "plans"), name, js);
+    mod = await loadPlan(stored.path, stored.hash);
+  } catch (e) {
+    printProblem(io, e instanceof PlanIntegrityError ? e.message : `cannot store the plan: ${(e as Error).message}`);
+    return 1;
+  }
+  if (!mod.plan || !mod.functions) {
+    printProblem(io, `${file} is not a plan module: it exports no \`plan\` and \`functions\``, undefined, "pass a .flow file or a .plan.js file made by `flowc compile`");
+    return 1;
+  }
+  const partitions = o.partitions ?? mod.plan.config.partitions;
+  if (partitions > mod.plan.config.keyGroups) {
+    printProblem(io, `partitions must be at most ${mod.plan.config.keyGroups} (the plan's key groups), not ${partitions}`);
+    return 2;
+  }
+  return withStore(io, o.zookeeper, async (store) => {
+    const record: JobRecord = { name, planPath: stored.path, planHash: stored.hash, partitions, secret: randomBytes(32).toString("base64url"), submittedAt: Date.now(), baseDir: dir };
+    try {
+      await store.submit(record);
+    } catch (e) {
+      if (codeOf(e) !== "UNKNOWN") throw e;
+      printProblem(io, (e as Error).message, undefined, `pick another name with --name, or see \`flowc status ${name}\``);
+      return 1;
+    }
+    io.stderr.write(`submitted ${name}: ${partitions} partition${partitions === 1 ? "" : "s"}, plan ${stored.hash.slice(0, 12)}\n`);
+    if (!o.wait) return 0;
+    const state = await waitForEnd(store, name);
+    io.stderr.write(`${name} ${state.status}${state.message ? `: ${state.message}` : ""} (epoch ${state.epoch})\n`);
+    return state.status === "finished" ? 0 : 1;
+  });
+}
+
+/** The plan module's JavaScript: compiled from a .flow file, or read from a plan.js. */
+async function planSource(file: string, io: Io): Promise<string | undefined> {
+  if (/\.m?js$/.test(file)) {
+    try {
+      return readFileSync(file, "utf8");
+    } catch (e) {
+      printProblem(io, `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+      return undefined;
+    }
+  }
+  let src;
+  try {
+    src = readSource(file);
+  } catch (e) {
+    printProblem(io, `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+    return undefined;
+  }
+  const tmp = await mkdtemp(join(tmpdir(), "flowc-submit-"));
+  try {
+    const r = await compile(src, { outDir: tmp, sourceDir: dirname(resolve(file)) });
+    printDiagnostics(io, r.diagnostics, [src], "pretty");
+    if (hasErrors(r.diagnostics) || !r.emitted) return undefined;
+    return r.emitted.js;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function waitForEnd(store: ZkClusterStore, job: string): Promise<JobState> {
+  for (;;) {
+    const changed = new Promise<void>((r) => {
+      const off = store.onStateChanged(job, () => {
+        off();
+        r();
+      });
+      setTimeout(() => {
+        off();
+        r();
+      }, 2000).unref();
+    });
+    const s = (await store.state(job))?.value;
+    if (s && isTerminal(s.status)) return s;
+    await changed;
+  }
+}
+
+// ---------------------------------------------------------------- status
+
+interface JobView {
+  name: string;
+  state: JobState | undefined;
+  partitions: number;
+  leader: string | undefined;
+  epoch: number | undefined;
+  assignment: Record<string, string> | undefined;
+  workers: (JobStatusOnWorker & { worker: string })[];
+}
+
+async function workerStatus(w: WorkerRecord): Promise<JobStatusOnWorker[] | undefined> {
+  if (w.metricsPort === undefined) return undefined;
+  try {
+    const res = await fetch(`http://${w.host}:${w.metricsPort}/status`, { signal: AbortSignal.timeout(2000) });
+    return res.ok ? ((await res.json()) as JobStatusOnWorker[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function statusCommand(store: ZkClusterStore, only: string | undefined, format: "text" | "json", io: Io): Promise<number> {
+  const workers = (await store.workers()).sort((a, b) => a.id.localeCompare(b.id));
+  const names = only ? [only] : (await store.jobNames()).sort();
+  const live = new Map(await Promise.all(workers.map(async (w) => [w.id, await workerStatus(w)] as const)));
+  const jobs: JobView[] = [];
+  for (const name of names) {
+    const record = await store.job(name);
+    if (!record) {
+      printProblem(io, `no job named \`${name}\``, undefined, "`flowc status` lists every job");
+      return 1;
+    }
+    const a = (await store.assignment(name))?.value;
+    jobs.push({
+      name,
+      state: (await store.state(name))?.value,
+      partitions: record.partitions,
+      leader: await store.leader(name),
+      epoch: a?.epoch,
+      assignment: a?.tasks,
+      workers: [...live].flatMap(([worker, list]) => (list ?? []).filter((j) => j.job === name).map((j) => ({ ...j, worker }))),
+    });
+  }
+  if (format === "json") {
+    io.stdout.write(JSON.stringify({ workers, jobs }, null, 2) + "\n");
+    return 0;
+  }
+  const c = colors(io, "stdout");
+  const out: string[] = [];
+  out.push(c.bold(`workers (${workers.length})`));
+  if (workers.length === 0) out.push("  none: start one with `flowc worker --zookeeper …`");
+  for (const w of workers) out.push(`  ${w.id}  ${w.host}:${w.dataPort}  ${w.slots} slots${w.metricsPort === undefined ? "" : `  metrics :${w.metricsPort}`}${live.get(w.id) === undefined && w.metricsPort !== undefined ? "  (status unavailable)" : ""}`);
+  out.push("");
+  out.push(c.bold(`jobs (${jobs.length})`));
+  for (const j of jobs) {
+    out.push(`  ${c.bold(j.name)}  ${j.state?.status ?? "?"}${j.state?.message ? ` (${j.state.message})` : ""}  epoch ${j.epoch ?? 0}  leader ${j.leader ?? "none"}  ${j.partitions} partitions`);
+    if (j.assignment) {
+      const byWorker = new Map<string, string[]>();
+      for (const [t, w] of Object.entries(j.assignment)) byWorker.set(w, [...(byWorker.get(w) ?? []), t]);
+      for (const [w, ts] of [...byWorker].sort()) out.push(`    ${w}: ${ts.sort().join(", ")}`);
+    }
+    for (const s of j.workers) out.push(`    on ${s.worker}: ${s.state} (epoch ${s.epoch}${s.coordinator ? ", coordinator" : ""}), in ${formatCount(s.recordsIn)}, out ${formatCount(s.recordsOut)}, ${formatCount(Math.round(s.throughput))} records/s${s.badRecords ? `, ${formatCount(s.badRecords)} bad` : ""}`);
+  }
+  io.stdout.write(out.join("\n") + "\n");
+  return 0;
+}
+
+// ---------------------------------------------------------------- cancel
+
+async function cancelCommand(store: ZkClusterStore, job: string, io: Io): Promise<number> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const state = await store.state(job);
+    if (!state) {
+      printProblem(io, `no job named \`${job}\``, undefined, "`flowc status` lists every job");
+      return 1;
+    }
+    if (isTerminal(state.value.status)) {
+      io.stderr.write(`${job} already ${state.value.status}\n`);
+      return 0;
+    }
+    const a = await store.assignment(job);
+    // Nobody runs it yet (or nobody is left to finish cancelling it): it ends now. Otherwise the
+    // workers stop their tasks and the coordinator marks it cancelled once all have stopped.
+    const leader = await store.leader(job);
+    const status = !a || leader === undefined ? "cancelled" : "cancelling";
+    if (await store.writeState(job, { status, epoch: state.value.epoch, updatedAt: Date.now(), message: "cancelled by flowc cancel" }, a?.version ?? -1)) {
+      io.stderr.write(`${job} ${status}\n`);
+      return 0;
+    }
+    // The assignment moved between our read and write: read again.
+  }
+  printProblem(io, `could not cancel ${job}: its assignment kept changing`, undefined, "try again");
+  return 1;
+}
