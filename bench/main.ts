@@ -5,7 +5,7 @@
 // checksum disagrees or a run failed. Timings are printed and written, never asserted.
 import { execFile } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { analyze, compile } from "../compiler/index.js";
@@ -162,7 +162,7 @@ async function main(): Promise<number> {
   mkdirSync(work, { recursive: true });
   const report: Report = {
     date: new Date().toISOString(),
-    machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version, platform: `${process.platform} ${process.arch}` },
+    machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version, platform: `${process.platform} ${process.arch}`, load: [loadavg()[0]!, 0] },
     quick: flags.quick,
     rounds: flags.rounds,
     workloads: [],
@@ -248,6 +248,7 @@ async function main(): Promise<number> {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+  report.machine.load[1] = loadavg()[0]!;
   mkdirSync(flags.out, { recursive: true });
   writeFileSync(join(flags.out, "performance.md"), renderMarkdown(report));
   writeFileSync(join(flags.out, "performance.svg"), renderSvg(report));
