@@ -1,0 +1,83 @@
+// One measurement in a fresh process (so that every contender starts with a cold JIT and its own
+// heap): runs one workload with one contender, or compiles one example, and prints one JSON line
+// { ms, checksum, maxRssKb } on standard output. Started by bench/main.ts; not meant to be run by hand.
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Job } from "../runtime/exec/job.js";
+import type { PlanModule } from "../runtime/plan.js";
+import { LIBRARY_RUNS, planChecksum, type LibraryContender, type WorkloadId, type WorkloadInput } from "./workloads.js";
+
+export type ChildTask =
+  | { kind: "library"; workload: WorkloadId; contender: LibraryContender; input: WorkloadInput }
+  /** `out` is the directory the plan's file sink writes; it is cleared before the run. */
+  | { kind: "plan"; workload: WorkloadId; module: string; out: string; partitions: number }
+  | { kind: "compile"; file: string; repeat: number };
+
+export interface ChildResult {
+  ms: number;
+  checksum: string;
+  /** Peak resident set size of the whole process (getrusage), in kilobytes. */
+  maxRssKb: number;
+  /** Compile only: the first compile in the process, before the JIT has warmed up. */
+  coldMs?: number;
+}
+
+async function main(task: ChildTask): Promise<ChildResult> {
+  switch (task.kind) {
+    case "library": {
+      const t0 = performance.now();
+      const { checksum } = await LIBRARY_RUNS[task.workload][task.contender](task.input);
+      return { ms: performance.now() - t0, checksum, maxRssKb: process.resourceUsage().maxRSS };
+    }
+    case "plan": {
+      const mod = (await import(pathToFileURL(task.module).href)) as PlanModule;
+      rmSync(task.out, { recursive: true, force: true });
+      // End to end: opening the connectors, running every record through, closing the sinks.
+      const t0 = performance.now();
+      const job = new Job(mod, { partitions: task.partitions });
+      await job.open();
+      await job.run();
+      const ms = performance.now() - t0;
+      const maxRssKb = process.resourceUsage().maxRSS;
+      const rows: Record<string, unknown>[] = [];
+      for (const f of readdirSync(task.out)) {
+        for (const line of readFileSync(join(task.out, f), "utf8").split("\n")) if (line !== "") rows.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      return { ms, checksum: planChecksum(task.workload, rows), maxRssKb };
+    }
+    case "compile": {
+      // Imported here only: the compiler's dependencies would otherwise count in every run's memory.
+      const { compile, readSource } = await import("../compiler/index.js");
+      const file = readSource(task.file);
+      const times: number[] = [];
+      let size = 0;
+      for (let i = 0; i < task.repeat; i++) {
+        const t0 = performance.now();
+        const r = await compile(file, { outDir: join(task.file, "..", "out"), sourceDir: join(task.file, "..") });
+        times.push(performance.now() - t0);
+        if (!r.emitted) throw new Error(`${task.file} does not compile: ${r.diagnostics.map((d) => d.message).join("; ")}`);
+        size = r.emitted.js.length;
+      }
+      const warm = times.length > 1 ? times.slice(1) : times;
+      return { ms: median(warm), coldMs: times[0]!, checksum: `${size} bytes of js`, maxRssKb: process.resourceUsage().maxRSS };
+    }
+  }
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+// Only as the entry point: main.ts imports this module for its types and median().
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(JSON.parse(process.argv[2]) as ChildTask).then(
+    (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
+    (e: unknown) => {
+      process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,270 @@
+// `npm run bench [-- --quick] [--only W1,W2] [--rounds N] [--scale F] [--out DIR] [--data DIR] [--json FILE]`: runs every
+// workload with every contender, each measurement in a fresh child process (bench/child.ts), in
+// rounds that alternate the order of the contenders; checks that all contenders computed the same
+// checksum; writes DIR/performance.md and DIR/performance.svg (default: docs/). Exits 1 when a
+// checksum disagrees or a run failed. Timings are printed and written, never asserted.
+import { execFile } from "node:child_process";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { analyze, compile } from "../compiler/index.js";
+import { SourceFile } from "../compiler/source.js";
+import { hasErrors } from "../compiler/diagnostics/diagnostic.js";
+import { median, type ChildResult, type ChildTask } from "./child.js";
+import { corpus } from "./corpus.js";
+import { renderMarkdown, renderSvg, type Report, type Row, type WorkloadReport } from "./report.js";
+import { w1Flow, w2Flow, w3EventTimeFlow, w3ProcessingTimeFlow, type LibraryContender, type WorkloadId } from "./workloads.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const CHILD = fileURLToPath(new URL("./child.js", import.meta.url));
+
+interface Sizes {
+  w1: number;
+  w2Bytes: number;
+  w3: number;
+}
+const FULL: Sizes = { w1: 10_000_000, w2Bytes: 100 * 2 ** 20, w3: 5_000_000 };
+const QUICK: Sizes = { w1: 200_000, w2Bytes: 2 * 2 ** 20, w3: 200_000 };
+const ALL = ["W1", "W2", "W3", "W4", "W6"] as const;
+type Section = (typeof ALL)[number];
+
+export const CONTENDER_NAMES: Record<string, string> = {
+  hand: "hand-written loop",
+  plan: "compiled .flow plan",
+  rxjs: "RxJS 7",
+  streams: "Node streams (object mode)",
+  highland: "highland 2",
+  plan1: "compiled plan, 1 partition",
+  plan2: "compiled plan, 2 partitions",
+};
+
+interface Flags {
+  quick: boolean;
+  only: Set<Section>;
+  rounds: number;
+  /** Multiplies the input sizes (the test runs with a tiny fraction of --quick). */
+  scale: number;
+  out: string;
+  data: string;
+  /** Also write the results as JSON here (the test reads them). */
+  json?: string;
+}
+
+function parseFlags(argv: string[]): Flags {
+  const flags: Flags = { quick: false, only: new Set(ALL), rounds: 0, scale: 1, out: join(ROOT, "docs"), data: join(ROOT, "bench", ".data") };
+  const only: Section[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) usage(`${a} needs a value`);
+      return v!;
+    };
+    if (a === "--quick") flags.quick = true;
+    else if (a === "--only") {
+      for (const w of value().split(",")) {
+        const s = w.trim().toUpperCase() as Section;
+        if (!ALL.includes(s)) usage(`unknown workload ${w} (one of ${ALL.join(", ")})`);
+        only.push(s);
+      }
+    } else if (a === "--rounds") flags.rounds = Number(value());
+    else if (a === "--scale") flags.scale = Number(value());
+    else if (a === "--out") flags.out = resolve(value());
+    else if (a === "--data") flags.data = resolve(value());
+    else if (a === "--json") flags.json = resolve(value());
+    else usage(`unknown flag ${a}`);
+  }
+  if (only.length > 0) flags.only = new Set(only);
+  if (flags.rounds === 0) flags.rounds = flags.quick ? 1 : 5;
+  if (!(flags.scale > 0)) usage("--scale takes a number > 0");
+  if (!Number.isInteger(flags.rounds) || flags.rounds < 1) usage("--rounds takes a whole number ≥ 1");
+  return flags;
+}
+
+function usage(problem: string): never {
+  process.stderr.write(`bench: ${problem}\nusage: npm run bench -- [--quick] [--only W1,W2,W3,W4,W6] [--rounds N] [--scale F] [--out DIR] [--data DIR] [--json FILE]\n`);
+  process.exit(2);
+}
+
+function runChild(task: ChildTask): Promise<ChildResult> {
+  return new Promise((resolveRun, reject) => {
+    execFile(process.execPath, [CHILD, JSON.stringify(task)], { maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${describe(task)} failed: ${stderr || err.message}`));
+      else resolveRun(JSON.parse(stdout.trim().split("\n").pop()!) as ChildResult);
+    });
+  });
+}
+
+function describe(task: ChildTask): string {
+  if (task.kind === "compile") return `compile ${task.file}`;
+  return `${task.workload} ${task.kind === "plan" ? `plan (${task.partitions} partition${task.partitions > 1 ? "s" : ""})` : task.contender}`;
+}
+
+/** Compiles a generated .flow program and writes the runnable module; returns its path. */
+async function compileProgram(dir: string, name: string, text: string): Promise<string> {
+  const path = join(dir, `${name}.flow`);
+  writeFileSync(path, text);
+  const r = await compile(new SourceFile(path, text), { outDir: dir, sourceDir: dir });
+  if (hasErrors(r.diagnostics) || !r.emitted) throw new Error(`the ${name} program does not compile:\n${r.diagnostics.map((d) => `  ${d.code}: ${d.message}`).join("\n")}`);
+  const module = join(dir, `${name}.plan.mjs`);
+  writeFileSync(module, r.emitted.js);
+  return module;
+}
+
+type Contender = { id: string; task: ChildTask };
+
+/**
+ * Rounds of every contender, the order reversed every other round, so that each contender's time
+ * sits next to the baseline's under the same machine load. Ratios are medians of per-round ratios.
+ */
+async function measure(workload: string, contenders: Contender[], rounds: number): Promise<Map<string, ChildResult[]>> {
+  const results = new Map<string, ChildResult[]>(contenders.map((c) => [c.id, []]));
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 === 0 ? contenders : [...contenders].reverse();
+    for (const c of order) {
+      const res = await runChild(c.task);
+      results.get(c.id)!.push(res);
+      process.stderr.write(`  ${workload} round ${r + 1}/${rounds} ${c.id.padEnd(9)} ${res.ms.toFixed(0).padStart(7)} ms  ${(res.maxRssKb / 1024).toFixed(0).padStart(5)} MB  ${res.checksum}\n`);
+    }
+  }
+  return results;
+}
+
+function pairedRatio(results: Map<string, ChildResult[]>, a: string, b: string): number {
+  const xs = results.get(a)!;
+  const ys = results.get(b)!;
+  return median(xs.map((x, i) => x.ms / ys[i]!.ms));
+}
+
+function rowsOf(results: Map<string, ChildResult[]>, baseline: string, records: number, names: Record<string, string>): Row[] {
+  const expected = results.get(baseline)![0]!.checksum;
+  return [...results].map(([id, rs]) => {
+    const ms = median(rs.map((r) => r.ms));
+    return {
+      id,
+      contender: names[id] ?? id,
+      ms,
+      ratio: pairedRatio(results, id, baseline),
+      recordsPerSecond: records / (ms / 1000),
+      peakRssMb: Math.max(...rs.map((r) => r.maxRssKb)) / 1024,
+      checksum: rs[0]!.checksum,
+      checksumOk: rs.every((r) => r.checksum === expected),
+    };
+  });
+}
+
+async function main(): Promise<number> {
+  const flags = parseFlags(process.argv.slice(2));
+  const base = flags.quick ? QUICK : FULL;
+  const sizes: Sizes = { w1: Math.round(base.w1 * flags.scale), w2Bytes: Math.round(base.w2Bytes * flags.scale), w3: Math.round(base.w3 * flags.scale) };
+  const work = join(tmpdir(), `flow-bench-${process.pid}`);
+  mkdirSync(work, { recursive: true });
+  const report: Report = {
+    date: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version, platform: `${process.platform} ${process.arch}`, load: [loadavg()[0]!, 0] },
+    quick: flags.quick,
+    rounds: flags.rounds,
+    workloads: [],
+    compile: [],
+  };
+  let failed = false;
+  try {
+    const w2Corpus = flags.only.has("W2") || flags.only.has("W4") ? await corpus(flags.data, sizes.w2Bytes, 7) : "";
+    const libraries: LibraryContender[] = ["rxjs", "streams", "highland"];
+
+    const standard = async (id: WorkloadId, title: string, flowText: string, count: number, records: (hand: ChildResult) => number, notes: string[]) => {
+      process.stderr.write(`${id}: ${title}\n`);
+      const out = join(work, `${id}-out`);
+      const module = await compileProgram(work, id.toLowerCase(), flowText.replaceAll("@OUT@", out));
+      const input = { count, corpus: w2Corpus };
+      const contenders: Contender[] = [
+        { id: "hand", task: { kind: "library", workload: id, contender: "hand", input } },
+        { id: "plan", task: { kind: "plan", workload: id, module, out, partitions: 1 } },
+        ...libraries.map((c): Contender => ({ id: c, task: { kind: "library", workload: id, contender: c, input } })),
+      ];
+      const results = await measure(id, contenders, flags.rounds);
+      const n = records(results.get("hand")![0]!);
+      const wl: WorkloadReport = { id, title, records: n, rows: rowsOf(results, "hand", n, CONTENDER_NAMES), notes, versus: {} };
+      for (const c of libraries) wl.versus[c] = pairedRatio(results, c, "plan");
+      report.workloads.push(wl);
+    };
+
+    if (flags.only.has("W1")) {
+      await standard("W1", `${fmt(sizes.w1)} integers → map(x * 3) → filter(even) → sum`, w1Flow(sizes.w1, "@OUT@"), sizes.w1, () => sizes.w1, [
+        "The plan reads `generate(count: N)` (int records 0 … N-1) and sums under a constant key in one window; the other contenders sum directly.",
+      ]);
+    }
+    if (flags.only.has("W2")) {
+      await standard("W2", `word count over a ${fmtBytes(sizes.w2Bytes)} Zipf corpus`, w2Flow(w2Corpus, "@OUT@"), 0, (hand) => parseInt(hand.checksum, 10), [
+        "Records are words. The corpus (seeded, 50k-word vocabulary, Zipf exponent 1.05) is generated once into bench/.data.",
+      ]);
+    }
+    if (flags.only.has("W3")) {
+      const eventTime = w3EventTimeFlow(sizes.w3, "@OUT@");
+      const checked = analyze(new SourceFile("w3.flow", eventTime));
+      const errors = checked.diagnostics.filter((d) => d.severity === "error");
+      const notes = [`Events: key = n·7919 mod 10000, value = n mod 100, 100 events per ms of event time (1 s window: 100k events, 10 per key).`];
+      let flowText = eventTime;
+      if (errors.length > 0) {
+        flowText = w3ProcessingTimeFlow(sizes.w3, "@OUT@");
+        notes.push(
+          `**The compiled plan runs a processing-time window, not the event-time one**: the compiler rejects \`watermark\` (${errors.map((d) => `${d.code}: ${d.message}`).join("; ")}). ` +
+            "Its checksum (Σ (key+1)·sum over all windows) still matches, but it emits one row per key per wall-clock second instead of per event-time second: the event-time figure is not measurable yet.",
+        );
+      }
+      await standard("W3", `${fmt(sizes.w3)} events, per-key 1 s tumbling sum (10k keys)`, flowText, sizes.w3, () => sizes.w3, notes);
+    }
+    if (flags.only.has("W4")) {
+      process.stderr.write("W4: the W2 word count with 2 partitions vs 1\n");
+      const out = join(work, "W4-out");
+      const module = await compileProgram(work, "w4", w2Flow(w2Corpus, out));
+      const contenders: Contender[] = [1, 2].map((p) => ({ id: `plan${p}`, task: { kind: "plan", workload: "W2", module, out, partitions: p } }));
+      const results = await measure("W4", contenders, flags.rounds);
+      const words = report.workloads.find((w) => w.id === "W2")?.records ?? 0;
+      const rows = rowsOf(results, "plan1", words, CONTENDER_NAMES);
+      report.workloads.push({
+        id: "W4",
+        title: "W2 with 2 partitions vs 1 (ratio against 1 partition)",
+        records: words,
+        rows,
+        notes: ["Both partitions run in the one process of the embedded runtime; the ratio column is time against 1 partition (below 1 is a speed-up)."],
+        versus: {},
+        baselineName: "1 partition",
+      });
+    }
+    if (flags.only.has("W6")) {
+      process.stderr.write("W6: compile time of the examples\n");
+      const dir = join(ROOT, "examples");
+      for (const f of readdirSync(dir).filter((n) => n.endsWith(".flow")).sort()) {
+        const r = await runChild({ kind: "compile", file: join(dir, f), repeat: flags.quick ? 2 : 6 });
+        process.stderr.write(`  W6 ${f}: first ${r.coldMs!.toFixed(0)} ms, then ${r.ms.toFixed(0)} ms\n`);
+        report.compile.push({ file: `examples/${f}`, coldMs: r.coldMs!, warmMs: r.ms, peakRssMb: r.maxRssKb / 1024, repeat: flags.quick ? 1 : 5 });
+      }
+    }
+  } catch (e) {
+    process.stderr.write(`bench: ${(e as Error).message}\n`);
+    failed = true;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  report.machine.load[1] = loadavg()[0]!;
+  mkdirSync(flags.out, { recursive: true });
+  writeFileSync(join(flags.out, "performance.md"), renderMarkdown(report));
+  writeFileSync(join(flags.out, "performance.svg"), renderSvg(report));
+  if (flags.json) writeFileSync(flags.json, JSON.stringify(report, null, 2));
+  process.stderr.write(`wrote ${join(flags.out, "performance.md")} and performance.svg\n`);
+  const mismatch = report.workloads.flatMap((w) => w.rows.filter((r) => !r.checksumOk).map((r) => `${w.id} ${r.contender}`));
+  if (mismatch.length > 0) process.stderr.write(`bench: checksums disagree: ${mismatch.join(", ")}\n`);
+  return failed || mismatch.length > 0 ? 1 : 0;
+}
+
+export function fmt(n: number): string {
+  return n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : n >= 1e3 && n % 1e3 === 0 ? `${n / 1e3}k` : String(n);
+}
+
+function fmtBytes(n: number): string {
+  return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(0)} MB` : `${(n / 1024).toFixed(0)} kB`;
+}
+
+main().then((code) => process.exit(code));

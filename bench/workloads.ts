@@ -1,0 +1,452 @@
+// The benchmark's workloads, each written once per contender: the .flow program (compiled and run
+// on the runtime), a hand-written fused loop (the baseline), RxJS 7, Node object-mode streams with
+// stream.pipeline(), and highland. Every implementation returns the same checksum for the same
+// input; checksums are linear in the aggregates (Σ key-weight × value), so a window that the
+// runtime's processing-time clock happens to split in two still gives the same checksum.
+import { createReadStream } from "node:fs";
+import { Readable, Transform, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import _ from "highland";
+import { Observable, filter, lastValueFrom, map, mergeMap, range, reduce } from "rxjs";
+
+export type WorkloadId = "W1" | "W2" | "W3";
+export type LibraryContender = "hand" | "rxjs" | "streams" | "highland";
+
+export interface WorkloadInput {
+  /** W1, W3: number of records. */
+  count: number;
+  /** W2: the corpus file. */
+  corpus: string;
+}
+
+export interface Outcome {
+  checksum: string;
+}
+
+// ------------------------------------------------------------------------------------------- W1
+// 10M integers → map(x * 3) → filter(even) → sum.
+
+export function w1Flow(count: number, out: string): string {
+  return `pipeline w1
+source nums: int = generate(count: ${count})
+
+nums
+  |> map(x => x * 3)
+  |> filter(x => x % 2 == 0)
+  |> keyBy(x => 0)
+  |> window(tumbling(1d))
+  |> sum(x => x)
+  |> sink file(${JSON.stringify(out)}, format: "jsonl")
+`;
+}
+
+const w1: Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>> = {
+  async hand({ count }) {
+    let sum = 0;
+    for (let x = 0; x < count; x++) {
+      const y = x * 3;
+      if (y % 2 === 0) sum += y;
+    }
+    return { checksum: String(sum) };
+  },
+  async rxjs({ count }) {
+    const sum = await lastValueFrom(
+      range(0, count).pipe(
+        map((x) => x * 3),
+        filter((x) => x % 2 === 0),
+        reduce((a, x) => a + x, 0),
+      ),
+    );
+    return { checksum: String(sum) };
+  },
+  async streams({ count }) {
+    let sum = 0;
+    await pipeline(
+      Readable.from(integers(count)),
+      mapStream((x: number) => x * 3),
+      filterStream((x: number) => x % 2 === 0),
+      sinkStream((x: number) => void (sum += x)),
+    );
+    return { checksum: String(sum) };
+  },
+  async highland({ count }) {
+    const sum = await _(integers(count))
+      .map((x) => x * 3)
+      .filter((x) => x % 2 === 0)
+      .reduce(0, (a, x) => a + x)
+      .toPromise(Promise);
+    return { checksum: String(sum) };
+  },
+};
+
+function* integers(count: number): Generator<number> {
+  for (let i = 0; i < count; i++) yield i;
+}
+
+// ------------------------------------------------------------------------------------------- W2
+// Word count over the corpus: lower case, split at anything but letters and apostrophes.
+
+export function w2Flow(corpus: string, out: string): string {
+  return `pipeline w2
+source lines: string = file(${JSON.stringify(corpus)}, format: "lines")
+
+lines
+  |> flatMap(line => split(lower(line), "[^a-z']+"))
+  |> filter(w => w != "")
+  |> keyBy(w => w)
+  |> window(tumbling(1d))
+  |> count()
+  |> sink file(${JSON.stringify(out)}, format: "jsonl")
+`;
+}
+
+const WORD_SEPARATOR = /[^a-z']+/;
+
+/** FNV-1a of a string: a word's weight in the W2 checksum. */
+export function fnv(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** Σ fnv(word) × count (mod 2^32) and the number of words: independent of order and of splits. */
+export function wordChecksum(counts: Iterable<[string, number]>): string {
+  let h = 0;
+  let total = 0;
+  for (const [w, n] of counts) {
+    h = (h + Math.imul(fnv(w), n)) >>> 0;
+    total += n;
+  }
+  return `${total} words, ${h.toString(16)}`;
+}
+
+function countWord(counts: Map<string, number>, w: string): Map<string, number> {
+  counts.set(w, (counts.get(w) ?? 0) + 1);
+  return counts;
+}
+
+/** Calls `line` for every line of the file, read as a stream of chunks. */
+function eachLine(path: string, line: (text: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let rest = "";
+    createReadStream(path, { encoding: "utf8" })
+      .on("data", (chunk) => {
+        const text = rest + (chunk as string);
+        let start = 0;
+        for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
+          line(text.slice(start, nl));
+          start = nl + 1;
+        }
+        rest = text.slice(start);
+      })
+      .on("end", () => {
+        if (rest !== "") line(rest);
+        resolve();
+      })
+      .on("error", reject);
+  });
+}
+
+const w2: Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>> = {
+  async hand({ corpus }) {
+    const counts = new Map<string, number>();
+    await eachLine(corpus, (line) => {
+      const words = line.toLowerCase().split(WORD_SEPARATOR);
+      for (let i = 0; i < words.length; i++) {
+        const w = words[i]!;
+        if (w !== "") counts.set(w, (counts.get(w) ?? 0) + 1);
+      }
+    });
+    return { checksum: wordChecksum(counts) };
+  },
+  async rxjs({ corpus }) {
+    const lines = new Observable<string>((sub) => {
+      eachLine(corpus, (line) => sub.next(line)).then(
+        () => sub.complete(),
+        (e) => sub.error(e),
+      );
+    });
+    const counts = await lastValueFrom(
+      lines.pipe(
+        mergeMap((line) => line.toLowerCase().split(WORD_SEPARATOR)),
+        filter((w) => w !== ""),
+        reduce(countWord, new Map<string, number>()),
+      ),
+    );
+    return { checksum: wordChecksum(counts) };
+  },
+  async streams({ corpus }) {
+    const counts = new Map<string, number>();
+    await pipeline(
+      createReadStream(corpus, { encoding: "utf8" }),
+      lineSplitter(),
+      new Transform({
+        objectMode: true,
+        transform(line: string, _enc, done) {
+          for (const w of line.toLowerCase().split(WORD_SEPARATOR)) this.push(w);
+          done();
+        },
+      }),
+      filterStream((w: string) => w !== ""),
+      sinkStream((w: string) => void countWord(counts, w)),
+    );
+    return { checksum: wordChecksum(counts) };
+  },
+  async highland({ corpus }) {
+    const counts = await _<string>(createReadStream(corpus, { encoding: "utf8" }) as unknown as NodeJS.ReadableStream)
+      .split()
+      .map((line) => line.toLowerCase().split(WORD_SEPARATOR))
+      .sequence()
+      .filter((w) => w !== "")
+      .reduce(new Map<string, number>(), countWord)
+      .toPromise(Promise);
+    return { checksum: wordChecksum(counts) };
+  },
+};
+
+function lineSplitter(): Transform {
+  let rest = "";
+  return new Transform({
+    readableObjectMode: true,
+    decodeStrings: false,
+    transform(chunk: string, _enc, done) {
+      const lines = (rest + chunk).split("\n");
+      rest = lines.pop()!;
+      for (const l of lines) this.push(l);
+      done();
+    },
+    flush(done) {
+      if (rest !== "") this.push(rest);
+      done();
+    },
+  });
+}
+
+// ------------------------------------------------------------------------------------------- W3
+// Events { key among 10k, value, ts }: 100 events per millisecond of event time (so a 1 s window
+// holds 100k events, ten per key), summed per key in 1 s tumbling event-time windows.
+
+export const W3_KEYS = 10_000;
+const W3_FIRST_TS = 1_700_000_000_000;
+const W3_WINDOW_MS = 1000;
+
+export interface Event {
+  key: number;
+  value: number;
+  ts: number;
+}
+
+export function event(n: number): Event {
+  return { key: (n * 7919) % W3_KEYS, value: n % 100, ts: W3_FIRST_TS + Math.floor(n / 100) };
+}
+
+/**
+ * The intended program, in event time. A generated record's timestamp advances one second per
+ * record, so the event time is rebuilt from it: t - 1000·n ms is the first timestamp.
+ */
+export function w3EventTimeFlow(count: number, out: string, partitions = 1): string {
+  return `pipeline w3
+config { partitions: ${partitions} }
+source raw: { n: int, t: timestamp } = generate(count: ${count})
+
+raw
+  |> map(r => { key: (r.n * 7919) % ${W3_KEYS}, value: r.n % 100, ts: r.t + 1ms * (floor(r.n / 100) - r.n * 1000) })
+  |> watermark(e => e.ts, delay: 0ms)
+  |> keyBy(e => e.key)
+  |> window(tumbling(1s))
+  |> sum(e => e.value)
+  |> sink file(${JSON.stringify(out)}, format: "jsonl")
+`;
+}
+
+/** The same program with a processing-time window: what the runtime runs while event time is missing. */
+export function w3ProcessingTimeFlow(count: number, out: string, partitions = 1): string {
+  return `pipeline w3
+config { partitions: ${partitions} }
+source raw: int = generate(count: ${count})
+
+raw
+  |> map(n => { key: (n * 7919) % ${W3_KEYS}, value: n % 100, ts: ${W3_FIRST_TS} + floor(n / 100) })
+  |> keyBy(e => e.key)
+  |> window(tumbling(1s))
+  |> sum(e => e.value)
+  |> sink file(${JSON.stringify(out)}, format: "jsonl")
+`;
+}
+
+/** Σ (key + 1) × sum over the windows' results: exact (below 2^53) for the sizes used here. */
+export class KeyedChecksum {
+  value = 0;
+  rows = 0;
+  add(key: number, sum: number): void {
+    this.value += (key + 1) * sum;
+    this.rows++;
+  }
+}
+
+/** Per-key tumbling event-time sums; input in timestamp order (the watermark is the latest ts). */
+class TumblingSum {
+  private readonly windows = new Map<number, Map<number, number>>();
+  constructor(private readonly emit: (key: number, sum: number, start: number) => void) {}
+
+  add(e: Event): void {
+    const start = e.ts - (e.ts % W3_WINDOW_MS);
+    let w = this.windows.get(start);
+    if (!w) {
+      this.closeBefore(e.ts);
+      this.windows.set(start, (w = new Map()));
+    }
+    w.set(e.key, (w.get(e.key) ?? 0) + e.value);
+  }
+
+  /** Emits every window that ends at or before `watermark`. */
+  closeBefore(watermark: number): void {
+    for (const [start, w] of this.windows) {
+      if (start + W3_WINDOW_MS > watermark) continue;
+      for (const [key, sum] of w) this.emit(key, sum, start);
+      this.windows.delete(start);
+    }
+  }
+
+  flush(): void {
+    this.closeBefore(Infinity);
+  }
+}
+
+const w3: Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>> = {
+  async hand({ count }) {
+    // The window logic inlined: one map per open window, closed when the event time passes its end.
+    const check = new KeyedChecksum();
+    const windows = new Map<number, Map<number, number>>();
+    const close = (watermark: number) => {
+      for (const [start, w] of windows) {
+        if (start + W3_WINDOW_MS > watermark) continue;
+        for (const [key, sum] of w) check.add(key, sum);
+        windows.delete(start);
+      }
+    };
+    for (let n = 0; n < count; n++) {
+      const e = event(n);
+      const start = e.ts - (e.ts % W3_WINDOW_MS);
+      let w = windows.get(start);
+      if (!w) {
+        close(e.ts);
+        windows.set(start, (w = new Map()));
+      }
+      w.set(e.key, (w.get(e.key) ?? 0) + e.value);
+    }
+    close(Infinity);
+    return { checksum: String(check.value) };
+  },
+  async rxjs({ count }) {
+    const windowed = (source: Observable<Event>) =>
+      new Observable<[number, number]>((sub) => {
+        const w = new TumblingSum((key, sum) => sub.next([key, sum]));
+        return source.subscribe({
+          next: (e) => w.add(e),
+          error: (e) => sub.error(e),
+          complete: () => {
+            w.flush();
+            sub.complete();
+          },
+        });
+      });
+    const check = await lastValueFrom(
+      range(0, count).pipe(
+        map(event),
+        windowed,
+        reduce((c, [key, sum]) => (c.add(key, sum), c), new KeyedChecksum()),
+      ),
+    );
+    return { checksum: String(check.value) };
+  },
+  async streams({ count }) {
+    const check = new KeyedChecksum();
+    let w: TumblingSum;
+    await pipeline(
+      Readable.from(integers(count)),
+      mapStream(event),
+      new Transform({
+        objectMode: true,
+        construct(done) {
+          w = new TumblingSum((key, sum) => this.push([key, sum]));
+          done();
+        },
+        transform(e: Event, _enc, done) {
+          w.add(e);
+          done();
+        },
+        flush(done) {
+          w.flush();
+          done();
+        },
+      }),
+      sinkStream(([key, sum]: [number, number]) => check.add(key, sum)),
+    );
+    return { checksum: String(check.value) };
+  },
+  async highland({ count }) {
+    const check = await _(integers(count))
+      .map(event)
+      .consume<[number, number]>((() => {
+        let w: TumblingSum | undefined;
+        return (err, e, push, next) => {
+          if (err) {
+            push(err);
+            next();
+          } else if (_.isNil(e)) {
+            w?.flush();
+            push(null, e);
+          } else {
+            w ??= new TumblingSum((key, sum) => push(null, [key, sum]));
+            w.add(e);
+            next();
+          }
+        };
+      })())
+      .reduce(new KeyedChecksum(), (c, [key, sum]) => (c.add(key, sum), c))
+      .toPromise(Promise);
+    return { checksum: String(check.value) };
+  },
+};
+
+// --------------------------------------------------------------------------- stream building blocks
+
+function mapStream<I, O>(f: (x: I) => O): Transform {
+  return new Transform({
+    objectMode: true,
+    transform(x: I, _enc, done) {
+      done(null, f(x));
+    },
+  });
+}
+
+function filterStream<T>(keep: (x: T) => boolean): Transform {
+  return new Transform({
+    objectMode: true,
+    transform(x: T, _enc, done) {
+      if (keep(x)) done(null, x);
+      else done();
+    },
+  });
+}
+
+function sinkStream<T>(take: (x: T) => void): Writable {
+  return new Writable({
+    objectMode: true,
+    write(x: T, _enc, done) {
+      take(x);
+      done();
+    },
+  });
+}
+
+export const LIBRARY_RUNS: Record<WorkloadId, Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>>> = { W1: w1, W2: w2, W3: w3 };
+
+/** The checksum of a plan's jsonl sink output, comparable with the library contenders'. */
+export function planChecksum(workload: WorkloadId, rows: Record<string, unknown>[]): string {
+  if (workload === "W2") return wordChecksum(rows.map((r) => [r.key as string, r.count as number]));
+  const check = new KeyedChecksum();
+  for (const r of rows) check.add(r.key as number, r.sum as number);
+  return String(check.value);
+}
