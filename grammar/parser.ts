@@ -1152,25 +1152,20 @@ export function parseTokens(lexed: T.LexResult, text: string, file: string): Par
   };
 }
 
-/** The parser recurses once per bracket level; past a hundred or so levels the stack runs out. */
+/**
+ * The parser recurses once per level of nesting. Brackets are limited before parsing (phase 1's
+ * nesting.ts); this is the last resort for other nesting (thousands of `-` or `? :` in a row).
+ */
 function tooDeep(part: IToken[], file: string): Diagnostic {
-  let depth = 0;
-  let deepest = part[0]!;
-  let max = 0;
-  for (const t of part) {
-    if (OPENERS.has(t.tokenType) && ++depth > max) {
-      max = depth;
-      deepest = t;
-    } else if (CLOSERS.has(t.tokenType)) depth = Math.max(0, depth - 1);
-  }
+  const start = part[0]!.startOffset;
   return diagnostic(
-    "FLOW1001",
+    "FLOW1008",
     file,
-    { start: deepest.startOffset, end: tokenEnd(deepest) },
-    `This is nested too deeply for me to read: ${max} brackets inside each other.`,
+    { start, end: tokenEnd(part.at(-1)!) },
+    "This is nested too deeply for me to read: the parser ran out of stack.",
     {
-      label: "the deepest bracket",
-      hints: ["split the expression with `const` declarations"],
+      label: "nested too deeply",
+      hints: ["split it into smaller pieces with `const` or `stream` declarations"],
     },
   );
 }

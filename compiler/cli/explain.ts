@@ -1,64 +1,28 @@
-// `flowc explain`: the execution plan for a person (stages, fused chains, exchanges, partitions)
-// or as JSON for tools.
-import type { ExecutionPlan, PlanNode } from "../../runtime/plan.js";
-import { typeToString } from "../../runtime/types.js";
+// `flowc explain`: the execution plan (stages, fused chains, exchanges and their keys, state,
+// partitions, window time) as text for a person, JSON for tools (docs/explain.md), Graphviz DOT,
+// a Mermaid flowchart, or SVG. The model and renderers live in ../explain/.
+import { renderDot } from "../explain/dot.js";
+import { renderMermaid } from "../explain/mermaid.js";
+import { explain, type ExplainOptions } from "../explain/model.js";
+import { renderSvg } from "../explain/svg.js";
+import { renderText } from "../explain/text.js";
+import type { PlannedProgram } from "../phases/3-plan/index.js";
 
-export function explainText(plan: ExecutionPlan, partitions = plan.config.partitions): string {
-  const out: string[] = [];
-  const byId = new Map(plan.nodes.map((n) => [n.id, n]));
-  out.push(`Job ${plan.name} (from ${plan.sourceFile})`);
-  out.push(`  partitions: ${partitions}, key groups: ${plan.config.keyGroups}, batch size: ${plan.config.batchSize}, checkpoints: ${plan.config.checkpointIntervalMs === null ? "off" : `every ${plan.config.checkpointIntervalMs} ms`}`);
-  out.push("");
-  const stages = stagesOf(plan);
-  stages.forEach((stage, i) => {
-    const par = stage[0]!.parallelism === "single" ? "1 instance" : `${partitions} partition${partitions === 1 ? "" : "s"}`;
-    out.push(`Stage ${i + 1} (${par})`);
-    for (const n of stage) {
-      for (const input of n.inputs) {
-        const from = byId.get(input.from)!;
-        if (!stage.includes(from)) out.push(`  ← ${exchange(input.partitioning)} from ${from.id}${input.partitioning === "hash" ? ` (key: ${keyOf(from)})` : ""}`);
-      }
-      out.push(`  ${describe(n)}`);
-    }
-    out.push("");
-  });
-  return out.join("\n");
-}
+export const EXPLAIN_FORMATS = ["text", "json", "dot", "mermaid", "svg"] as const;
+export type ExplainFormat = (typeof EXPLAIN_FORMATS)[number];
 
-function exchange(p: string): string {
-  return { forward: "forward", hash: "hash exchange", rebalance: "rebalance (round robin)", gather: "gather" }[p] ?? p;
-}
-
-function keyOf(n: PlanNode): string {
-  return n.kind === "chain" ? `keyBy at line ${n.steps[n.steps.length - 1]!.loc.line}` : "key";
-}
-
-function describe(n: PlanNode): string {
-  const at = `line ${n.loc.line}`;
-  switch (n.kind) {
-    case "source":
-      return `${n.id}: source ${n.label} → ${typeToString(n.outputType)}   (${at})`;
-    case "chain":
-      return `${n.id}: chain [${n.steps.map((s) => `${s.op}@${s.loc.line}`).join(", ")}]${n.steps.length > 1 ? " fused" : ""}${n.keyed ? ", keyed output" : ""} → ${typeToString(n.outputType)}   (${at})`;
-    case "aggregate": {
-      const w = n.window ? `${n.window.kind} ${n.window.kind === "session" ? n.window.gapMs : n.window.sizeMs} ms, ${n.window.time} time` : "not windowed";
-      return `${n.id}: aggregate ${n.label} (${w}, state: per key${n.window ? " and window" : ""}) → ${typeToString(n.outputType)}   (${at})`;
-    }
-    case "sink":
-      return `${n.id}: sink ${n.label}   (${at})`;
+export async function renderExplain(planned: PlannedProgram, format: ExplainFormat, opts: ExplainOptions = {}): Promise<string> {
+  const x = explain(planned, opts);
+  switch (format) {
+    case "text":
+      return renderText(x);
+    case "json":
+      return JSON.stringify(x, null, 2) + "\n";
+    case "dot":
+      return renderDot(x);
+    case "mermaid":
+      return renderMermaid(x);
+    case "svg":
+      return renderSvg(x);
   }
-}
-
-/** Nodes grouped into stages: a stage boundary is any edge that is not `forward`. */
-function stagesOf(plan: ExecutionPlan): PlanNode[][] {
-  const stageOf = new Map<string, PlanNode[]>();
-  const stages: PlanNode[][] = [];
-  for (const n of plan.nodes) {
-    const fwd = n.inputs.length === 1 && n.inputs[0]!.partitioning === "forward" ? stageOf.get(n.inputs[0]!.from) : undefined;
-    const stage = fwd ?? [];
-    if (!fwd) stages.push(stage);
-    stage.push(n);
-    stageOf.set(n.id, stage);
-  }
-  return stages;
 }

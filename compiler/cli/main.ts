@@ -10,7 +10,7 @@ import { analyze, compile, planOnly, readSource } from "../index.js";
 import { FLOWC_VERSION } from "../phases/4-emit/index.js";
 import type { SourceFile } from "../source.js";
 import { registerClusterCommands } from "./cluster.js";
-import { explainText } from "./explain.js";
+import { EXPLAIN_FORMATS, renderExplain, type ExplainFormat } from "./explain.js";
 import { printDiagnostics, printProblem, type Io } from "./output.js";
 import { runCommand } from "./run.js";
 
@@ -98,18 +98,22 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
 
   program
     .command("explain")
-    .description("show the execution plan: stages, fused chains, exchanges, partitions")
+    .description("show the execution plan: stages, fused chains, exchanges and their keys, state, partitions")
     .argument("<file>", ".flow file")
     .option("-p, --partitions <n>", "partitions to show (overrides config)", positiveInt)
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
-    .action((file: string, o: { partitions?: number; format: "text" | "json" }) => {
+    .addOption(new Option("--format <format>", "text, json (docs/explain.md), Graphviz dot, mermaid or svg").choices(EXPLAIN_FORMATS).default("text"))
+    .option("-o, --output <file>", "write to this file instead of standard output")
+    .action(async (file: string, o: { partitions?: number; format: ExplainFormat; output?: string }) => {
       const src = load(file, io);
       if (!src) return void (code = 1);
       const r = planOnly(src);
       printDiagnostics(io, r.analysis.diagnostics, [src], "pretty");
       if (!r.planned) return void (code = 1);
-      const plan = r.planned.plan;
-      io.stdout.write(o.format === "json" ? JSON.stringify(plan, null, 2) + "\n" : explainText(plan, o.partitions));
+      const text = await renderExplain(r.planned, o.format, o.partitions === undefined ? {} : { partitions: o.partitions });
+      if (o.output === undefined) return void io.stdout.write(text);
+      mkdirSync(dirname(resolve(o.output)), { recursive: true });
+      writeFileSync(o.output, text);
+      io.stderr.write(`wrote ${o.output}\n`);
     });
 
   program

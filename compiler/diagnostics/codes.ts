@@ -20,6 +20,7 @@ export const CODES = {
   FLOW1005: error("unterminated block comment"),
   FLOW1006: error("unknown duration unit"),
   FLOW1007: error("number out of range"),
+  FLOW1008: error("nested too deeply"),
   // ---- names and types
   FLOW2001: error("unknown name"),
   FLOW2002: error("unknown operator"),

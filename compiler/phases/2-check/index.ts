@@ -41,6 +41,8 @@ class Checker {
   private readonly typeDecls = new Map<string, A.TypeDecl>();
   private readonly resolvingTypes = new Set<string>();
   private readonly resolvingConsts = new Set<string>();
+  /** Constants whose value could not be computed (reported once, not at every use). */
+  private readonly failedConsts = new Set<string>();
   private readonly resolvingStreams = new Set<string>();
   private readonly cyclic = new Set<string>();
   private readonly used = new Set<string>();
@@ -212,9 +214,10 @@ class Checker {
     const known = this.result.constants.get(name);
     if (known) return known;
     const decl = this.decls.get(name);
-    if (decl?.kind !== "const") return undefined;
+    if (decl?.kind !== "const" || this.failedConsts.has(name)) return undefined;
     if (this.resolvingConsts.has(name)) {
       this.report("FLOW2013", decl.name.span, `The constant \`${name}\` is defined in terms of itself.`);
+      this.failedConsts.add(name);
       return undefined;
     }
     this.resolvingConsts.add(name);
@@ -222,6 +225,8 @@ class Checker {
     const value = evalConst(decl.value, (n) => this.constValue(n));
     this.resolvingConsts.delete(name);
     if (value === undefined) {
+      if (this.failedConsts.has(name)) return undefined;
+      this.failedConsts.add(name);
       if (type.kind !== "unknown") this.report("FLOW2013", decl.value.span, `The value of the constant \`${name}\` must be computable when compiling.`, { label: "not a constant", hints: ["use literals, other constants and operators on them"] });
       return undefined;
     }
@@ -235,8 +240,15 @@ class Checker {
     const names = new Map<string, Binding>();
     for (const [name, d] of this.decls) {
       if (d.kind === "const") {
-        const info = this.resolvingConsts.has(name) ? undefined : this.constant(name);
-        names.set(name, { kind: "const", type: info?.type ?? T.unknown });
+        // Resolved when looked up, not here: resolving every constant while one is being resolved
+        // would make `const b = a` look circular to `a`.
+        const constant = () => (this.resolvingConsts.has(name) ? undefined : this.constant(name));
+        names.set(name, {
+          kind: "const",
+          get type() {
+            return constant()?.type ?? T.unknown;
+          },
+        });
       } else if (d.kind === "import") names.set(name, { kind: "udf" });
       else names.set(name, { kind: "stream", what: d.kind });
     }

@@ -109,7 +109,8 @@ class ModuleWriter {
       leadingTrivia: "// The operator graph: what the runtime builds tasks from.\n",
       declarations: [{ name: "plan", type: "ExecutionPlan", initializer: JSON.stringify(this.plan, null, 2) }],
     });
-    for (const f of fns) sf.addStatements(f);
+    // One insertion for all functions: ts-morph re-parses the file at every insertion.
+    sf.addStatements(fns.join("\n"));
     sf.addVariableStatement({
       isExported: true,
       declarationKind: VariableDeclarationKind.Const,
