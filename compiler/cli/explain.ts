@@ -42,8 +42,14 @@ function describe(n: PlanNode): string {
       return `${n.id}: chain [${n.steps.map((s) => `${s.op}@${s.loc.line}`).join(", ")}]${n.steps.length > 1 ? " fused" : ""}${n.keyed ? ", keyed output" : ""} → ${typeToString(n.outputType)}   (${at})`;
     case "aggregate": {
       const w = n.window ? `${n.window.kind} ${n.window.kind === "session" ? n.window.gapMs : n.window.sizeMs} ms, ${n.window.time} time` : "not windowed";
-      return `${n.id}: aggregate ${n.label} (${w}, state: per key${n.window ? " and window" : ""}) → ${typeToString(n.outputType)}   (${at})`;
+      return `${n.id}: aggregate ${n.label} (${w}, state: per key${n.window ? " and window" : ""}${n.lateStream ? `, late elements → ${n.lateStream}` : ""}) → ${typeToString(n.outputType)}   (${at})`;
     }
+    case "watermark":
+      return `${n.id}: watermark ${n.label} (delay ${n.delayMs} ms) → ${typeToString(n.outputType)}   (${at})`;
+    case "join":
+      return `${n.id}: join ${n.label} (within ${n.withinMs} ms, ${n.time} time, state: per key) → ${typeToString(n.outputType)}   (${at})`;
+    case "distinct":
+      return `${n.id}: distinct ${n.label} (within ${n.withinMs} ms, ${n.time} time, state: per key) → ${typeToString(n.outputType)}   (${at})`;
     case "sink":
       return `${n.id}: sink ${n.label}   (${at})`;
   }
