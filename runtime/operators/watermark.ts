@@ -11,7 +11,6 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 2000;
 
 export class WatermarkOperator implements Operator {
   readonly ownsWatermarks = true;
-  private maxTime = -Infinity;
   private emitted = -Infinity;
   private lastInput: number;
   private idle = false;
@@ -28,11 +27,26 @@ export class WatermarkOperator implements Operator {
     this.lastInput = now;
   }
 
+  /**
+   * A watermark goes out as soon as a record advances it, between that record and the next, so
+   * which elements are late does not depend on how the input was cut into batches.
+   */
   process(batch: Batch): void {
     this.lastInput = Date.now();
-    const values: unknown[] = [];
-    const keys: unknown[] | null = batch.keys ? [] : null;
-    const times: number[] = [];
+    let values: unknown[] = [];
+    let keys: unknown[] | null = batch.keys ? [] : null;
+    let times: number[] = [];
+    const flush = () => {
+      this.ctx.out.emit({ values, keys, times });
+      values = [];
+      keys = batch.keys ? [] : null;
+      times = [];
+    };
+    if (this.idle) {
+      // After an idle spell any watermark, even an unchanged one, makes the channel count again.
+      this.idle = false;
+      this.ctx.out.control({ kind: "watermark", time: this.emitted });
+    }
     for (let i = 0; i < batch.values.length; i++) {
       const v = batch.values[i];
       let t: number;
@@ -46,16 +60,13 @@ export class WatermarkOperator implements Operator {
       values.push(v);
       keys?.push(batch.keys![i]);
       times.push(t);
-      if (t > this.maxTime) this.maxTime = t;
+      if (t - this.delayMs > this.emitted) {
+        this.emitted = t - this.delayMs;
+        flush();
+        this.ctx.out.control({ kind: "watermark", time: this.emitted });
+      }
     }
-    this.ctx.out.emit({ values, keys, times });
-    const wm = this.maxTime - this.delayMs;
-    if (wm > this.emitted || this.idle) {
-      // After an idle spell any watermark, even an unchanged one, makes the channel count again.
-      this.emitted = Math.max(this.emitted, wm);
-      this.ctx.out.control({ kind: "watermark", time: this.emitted });
-    }
-    this.idle = false;
+    flush();
   }
 
   onWatermark(): void {}
