@@ -181,6 +181,9 @@ class Planner {
 
   private watermark(s: OpStream): Upstream {
     const ups = this.upstreams(s.input);
+    // One watermark instance per upstream partition: a single source gets one, so no instance
+    // waits for records that a rebalance never sends it.
+    const parallelism = ups.every((u) => u.parallelism === "single") ? "single" : "partitioned";
     const id = this.id("watermark", "watermark", this.describe(s));
     const fn = `${id}_time`;
     this.functions.push({ kind: "value", name: fn, inputType: s.input.type, lambda: s.lambda!, step: s.step });
@@ -190,13 +193,13 @@ class Planner {
       fn,
       delayMs: s.durationMs!,
       label: this.text(s.step.call.span),
-      parallelism: "partitioned",
-      inputs: ups.map((u) => input(u, "partitioned")),
+      parallelism,
+      inputs: ups.map((u) => input(u, parallelism)),
       loc: this.loc(s.step.span),
       outputType: s.type,
       keyed: false,
     });
-    return { id, keyed: false, parallelism: "partitioned" };
+    return { id, keyed: false, parallelism };
   }
 
   /** A chain of one keyBy over `from`, for the inputs of joins and distinct. */
