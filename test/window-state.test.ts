@@ -55,7 +55,17 @@ function checkRestore(make: (sink: Batch[]) => Operator, steps: Step[]): number 
   return withState;
 }
 
-const spec: AggregateSpec = { kind: "multi", fields: [{ name: "n", aggregate: { kind: "count" } }, { name: "total", aggregate: { kind: "sum", fn: "v" } }, { name: "all", aggregate: { kind: "reduce", fn: "cat" } }] };
+const spec: AggregateSpec = {
+  kind: "multi",
+  fields: [
+    { name: "n", aggregate: { kind: "count" } },
+    { name: "total", aggregate: { kind: "sum", fn: "v" } },
+    { name: "mean", aggregate: { kind: "avg", fn: "v" } },
+    { name: "lo", aggregate: { kind: "min", fn: "v" } },
+    { name: "hi", aggregate: { kind: "max", fn: "v" } },
+    { name: "all", aggregate: { kind: "reduce", fn: "cat" } },
+  ],
+};
 const fns = { v: (x: { v: number }) => x.v, cat: (a: { v: number }, b: { v: number }) => ({ v: a.v * 10 + b.v }) };
 const rec = (v: number) => ({ v });
 
@@ -83,9 +93,20 @@ describe("restore gives the same output", () => {
   });
 
   it("session window aggregate (event time), including a merge of two sessions", () => {
-    const merging: Step[] = [...steps.slice(0, 2), { data: [["a", rec(8), 7000]] }, ...steps.slice(2)];
+    const merging: Step[] = [...steps.slice(0, 2), { data: [["a", rec(8), 2500]] }, ...steps.slice(2)];
     const n = checkRestore((out) => new SessionAggregateOperator("s", "t:1", spec, { kind: "session", gapMs: 3000, time: "event" }, fns, ctx(out)), merging);
     expect(n).toBeGreaterThan(3);
+    // By hand, gap 3 s: a@1 is [1,4), a@4 is [4,7) (exactly the gap apart: two sessions); a@2.5 is
+    // [2.5,5.5), overlapping both: one session [1,7) of 1, 8, 3 (reduce sees them in time order).
+    // a@9 is [9,12) and a@13 is [13,16).
+    const out: Batch[] = [];
+    apply(new SessionAggregateOperator("s", "t:1", spec, { kind: "session", gapMs: 3000, time: "event" }, fns, ctx(out)), merging);
+    const a = out.flatMap((b) => b.values).filter((v) => (v as { key: string }).key === "a");
+    expect(a).toEqual([
+      { key: "a", n: 3, total: 12, mean: 4, lo: 1, hi: 8, all: { v: 183 }, start: 1000, end: 7000 },
+      { key: "a", n: 1, total: 4, mean: 4, lo: 4, hi: 4, all: { v: 4 }, start: 9000, end: 12_000 },
+      { key: "a", n: 1, total: 6, mean: 6, lo: 6, hi: 6, all: { v: 6 }, start: 13_000, end: 16_000 },
+    ]);
   });
 
   it("interval join", () => {
