@@ -74,6 +74,16 @@ events
     }
   });
 
+  it("a watermark after keyBy keeps the key", async () => {
+    const program = tumbling("").replace("|> watermark(e => e.ts, delay: 1s)\n  |> keyBy(e => e.k)", "|> keyBy(e => e.k)\n  |> watermark(e => e.ts, delay: 1s)");
+    expect(program).toContain("keyBy(e => e.k)\n  |> watermark");
+    // One partition: with more, a watermark partition that no key hashes to would hold event time
+    // back for the idle timeout, longer than this input lasts.
+    const { out, summary } = await run(program, { events: input });
+    expect(bySortKey(out("counts"))).toEqual(bySortKey(expected));
+    expect(summary.lateRecords).toBe(1);
+  });
+
   it("late: NAME sends the late elements to a stream instead", async () => {
     const program = `${tumbling(", late: tooLate")}
 tooLate |> sink file("out/late", format: "jsonl")

@@ -499,7 +499,8 @@ class Checker {
         if (l && !["timestamp", "int", "unknown"].includes(l.body.kind)) this.report("FLOW2006", l.lambda.body.span, `watermark needs the element's timestamp, but this is ${show(l.body)}.`, { label: show(l.body) });
         const delay = this.durationArg(named.get("delay"));
         if (delay !== undefined && delay < 0) this.report("FLOW2006", named.get("delay")!.span, "The delay of a watermark cannot be negative.");
-        return l ? op({ op: "watermark", lambda: l.lambda, durationMs: Math.max(0, delay ?? 0), type: elem, keyType: null, window: null }) : null;
+        // A watermark keeps the key: `keyBy(...) |> watermark(...) |> window(...)` is keyed.
+        return l ? op({ op: "watermark", lambda: l.lambda, durationMs: Math.max(0, delay ?? 0), type: elem, keyType: input?.keyType ?? null, window: null }) : null;
       }
       case "distinct": {
         const named = this.namedArgs(call, 1, ["within"], ["within"]);

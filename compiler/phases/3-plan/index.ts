@@ -197,9 +197,9 @@ class Planner {
       inputs: ups.map((u) => input(u, parallelism)),
       loc: this.loc(s.step.span),
       outputType: s.type,
-      keyed: false,
+      keyed: s.keyType !== null,
     });
-    return { id, keyed: false, parallelism };
+    return { id, keyed: s.keyType !== null, parallelism };
   }
 
   /** A chain of one keyBy over `from`, for the inputs of joins and distinct. */
