@@ -8,6 +8,7 @@ import { PassThrough } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { compile, SourceFile } from "../compiler/index.js";
+import { WorkerMetrics } from "../runtime/cluster/metrics.js";
 import { Job, type RunOptions, type RunSummary } from "../runtime/exec/job.js";
 import type { PlanModule } from "../runtime/plan.js";
 
@@ -82,6 +83,21 @@ events
     const { out, summary } = await run(program, { events: input });
     expect(bySortKey(out("counts"))).toEqual(bySortKey(expected));
     expect(summary.lateRecords).toBe(1);
+  });
+
+  it("late records are counted in the worker metrics too", async () => {
+    const { mod, dir } = await load(tumbling(""));
+    const job = new Job(mod, { baseDir: dir, sourceOverrides: { events: input } });
+    await job.open();
+    await job.run();
+    const metrics = new WorkerMetrics("w1", () => [{ name: "t", epoch: 1, job }]);
+    const port = await metrics.listen(0);
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(text).toMatch(/^flow_late_records_total\{job="t",worker="w1"\} 1$/m);
+    } finally {
+      await metrics.close();
+    }
   });
 
   it("late: NAME sends the late elements to a stream instead", async () => {
