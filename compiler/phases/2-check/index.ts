@@ -53,6 +53,7 @@ class Checker {
   private readonly lateStreams = new Map<string, LateStream>();
   /** Pipelines checked ahead of their turn (their window's late elements were needed earlier). */
   private readonly checkedPipelines = new Set<A.PipelineStmt>();
+  private readonly pipelinesInProgress = new Set<A.PipelineStmt>();
 
   constructor(
     private readonly file: SourceFile,
@@ -166,7 +167,8 @@ class Checker {
     if (s.windowStream) return s;
     if (d.item.kind === "stream") this.stream(d.item.name.name);
     else if (!this.checkedPipelines.has(d.item)) this.pipeline(d.item);
-    else this.report("FLOW3007", at, `The late elements \`${name}\` are used in the pipeline of their own window.`, { hints: ["use them in another pipeline statement"] });
+    else if (this.pipelinesInProgress.has(d.item)) this.report("FLOW3007", at, `The late elements \`${name}\` are used before their own window, in its pipeline.`, { hints: ["use them in another pipeline statement"] });
+    // Otherwise the window had errors of its own, already reported.
     return s.windowStream ? s : null;
   }
 
@@ -408,6 +410,15 @@ class Checker {
 
   private pipeline(item: A.PipelineStmt): void {
     this.checkedPipelines.add(item);
+    this.pipelinesInProgress.add(item);
+    try {
+      this.pipelineSteps(item);
+    } finally {
+      this.pipelinesInProgress.delete(item);
+    }
+  }
+
+  private pipelineSteps(item: A.PipelineStmt): void {
     const steps = item.pipe.steps;
     const last = steps[steps.length - 1];
     const s = this.streamExpr(item.pipe, true);
