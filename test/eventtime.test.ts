@@ -256,6 +256,17 @@ clicks
     }
   });
 
+  it("a join without watermarks runs in processing time: arrival times, here all within the interval", async () => {
+    const program = `
+type Click = { user: string, ts: int }
+source clicks: Click = stdin()
+source buys: Click = stdin()
+clicks |> join(buys, on: (c, b) => c.user == b.user, within: 1h) |> map(p => p.left.ts * 10 + p.right.ts) |> sink file("out/pairs", format: "jsonl")
+`;
+    const { out } = await run(program, { clicks: [{ user: "a", ts: 1 }, { user: "b", ts: 2 }, { user: "a", ts: 3 }], buys: [{ user: "a", ts: 4 }, { user: "c", ts: 5 }] }, { partitions: 2 });
+    expect(out("pairs").sort()).toEqual([14, 34]);
+  });
+
   it("distinct drops a key's repeats within the interval after its last kept element", async () => {
     const program = `${HEADER}
 events
