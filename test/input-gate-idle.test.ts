@@ -37,6 +37,16 @@ describe("input gate: idle channels", () => {
     expect(g.watermark).toBe(35);
   });
 
+  it("when every channel is idle, event time moves to the largest watermark they reached", () => {
+    const { log, wm, idle } = gate(2);
+    wm(0, 14);
+    expect(log).toEqual([]);
+    idle(0); // the busy channel goes quiet first: channel 1 (nothing yet) still holds it back
+    expect(log).toEqual([]);
+    idle(1);
+    expect(log).toEqual(["wm 14", "idle"]);
+  });
+
   it("reports idle once every open channel is idle; an ended channel is +∞", () => {
     const { log, wm, idle, g } = gate(2);
     wm(0, 5);

@@ -6,7 +6,8 @@
 //                         messages replayed in order (they may start the next alignment)
 // Watermarks: the task's event time is the minimum over its channels (an ended channel no longer
 // holds it back, nor does an idle one: a channel that sent `idle` is left out of the minimum until
-// its next watermark; when every open channel is idle the task reports itself idle downstream).
+// its next watermark; when every open channel is idle the task's event time moves to the largest
+// of their watermarks and it reports itself idle downstream).
 // End: once every channel has ended.
 import type { Batch, ControlEvent } from "./messages.js";
 
@@ -136,7 +137,12 @@ export class InputGate {
       const w = this.watermarks[c]!;
       if (w < min) min = w;
     }
-    if (active === 0) return;
+    if (active === 0) {
+      // Every open channel is idle: as Flink's watermark valve does, move on to the largest
+      // watermark any of them reached, so that what it has already closed is not held back.
+      min = -Infinity;
+      for (let c = 0; c < this.channels; c++) if (!this.ended[c] && this.watermarks[c]! > min) min = this.watermarks[c]!;
+    }
     if (min > this.currentWatermark && min !== Infinity) {
       this.currentWatermark = min;
       this.handler.onWatermark(min);
