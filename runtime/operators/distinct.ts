@@ -12,6 +12,8 @@ export class DistinctOperator implements Operator {
   /** Key id → the key and the time of its last kept element. */
   private readonly kept = new Map<string | number | boolean, { key: unknown; time: number }>();
   private watermark = -Infinity;
+  /** No kept time is older than this (a lower bound): expiring below it needs no scan. */
+  private oldest = Infinity;
 
   constructor(
     private readonly id: string,
@@ -39,6 +41,7 @@ export class DistinctOperator implements Operator {
       const k = this.kept.get(id);
       if (k && Math.abs(t - k.time) < this.withinMs) continue;
       this.kept.set(id, { key: keys[i], time: t });
+      if (t < this.oldest) this.oldest = t;
       values.push(batch.values[i]);
       times.push(t);
     }
@@ -47,7 +50,12 @@ export class DistinctOperator implements Operator {
   }
 
   private expire(time: number): void {
-    for (const [id, k] of this.kept) if (k.time + this.withinMs <= time) this.kept.delete(id);
+    if (this.oldest + this.withinMs > time) return;
+    this.oldest = Infinity;
+    for (const [id, k] of this.kept) {
+      if (k.time + this.withinMs <= time) this.kept.delete(id);
+      else if (k.time < this.oldest) this.oldest = k.time;
+    }
   }
 
   onWatermark(time: number): void {
@@ -71,6 +79,7 @@ export class DistinctOperator implements Operator {
   restore(states: readonly OperatorState[]): void {
     const [lo, hi] = this.ctx.keyGroupRange;
     this.kept.clear();
+    this.oldest = Infinity;
     for (const st of states) {
       if (st.operator !== this.id) continue;
       for (const [kg, entries] of Object.entries(st.keyGroups)) {
@@ -78,6 +87,7 @@ export class DistinctOperator implements Operator {
         for (const raw of entries) {
           const [key, time] = raw as [unknown, number];
           this.kept.set(keyId(key), { key, time });
+          if (time < this.oldest) this.oldest = time;
         }
       }
     }

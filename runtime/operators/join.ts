@@ -25,6 +25,8 @@ export class JoinOperator implements Operator {
   private inputOf: readonly number[] = [];
   private readonly keys = new Map<string | number | boolean, KeyState>();
   private watermark = -Infinity;
+  /** No buffered element is older than this (a lower bound): expiring below it needs no scan. */
+  private oldest = Infinity;
 
   constructor(
     private readonly id: string,
@@ -59,6 +61,7 @@ export class JoinOperator implements Operator {
       let ks = this.keys.get(id);
       if (!ks) this.keys.set(id, (ks = { key: keys[i], sides: [[], []] }));
       ks.sides[side].push({ value: v, time: t });
+      if (t < this.oldest) this.oldest = t;
       for (const o of ks.sides[1 - side]!) {
         if (Math.abs(t - o.time) > this.withinMs) continue;
         values.push(side === 0 ? { left: v, right: o.value } : { left: o.value, right: v });
@@ -72,9 +75,12 @@ export class JoinOperator implements Operator {
   /** Forgets what no element at or after `time` can match. */
   private expire(time: number): void {
     const limit = time - this.withinMs;
+    if (this.oldest >= limit) return;
+    this.oldest = Infinity;
     for (const [id, ks] of this.keys) {
       ks.sides = [ks.sides[0].filter((b) => b.time >= limit), ks.sides[1].filter((b) => b.time >= limit)];
       if (ks.sides[0].length === 0 && ks.sides[1].length === 0) this.keys.delete(id);
+      for (const side of ks.sides) for (const b of side) if (b.time < this.oldest) this.oldest = b.time;
     }
   }
 
@@ -104,6 +110,7 @@ export class JoinOperator implements Operator {
   restore(states: readonly OperatorState[]): void {
     const [lo, hi] = this.ctx.keyGroupRange;
     this.keys.clear();
+    this.oldest = Infinity;
     for (const st of states) {
       if (st.operator !== this.id) continue;
       for (const [kg, entries] of Object.entries(st.keyGroups)) {
@@ -114,6 +121,7 @@ export class JoinOperator implements Operator {
           let ks = this.keys.get(id);
           if (!ks) this.keys.set(id, (ks = { key, sides: [[], []] }));
           ks.sides[side].push({ value: structuredClone(value), time });
+          if (time < this.oldest) this.oldest = time;
         }
       }
     }

@@ -31,6 +31,8 @@ export class SessionAggregateOperator implements Operator {
   private readonly late: LateElements;
   private readonly keys = new Map<string | number | boolean, KeySessions>();
   private watermark = -Infinity;
+  /** No session ends before this (a lower bound): firing below it needs no scan. */
+  private earliestEnd = Infinity;
 
   constructor(
     private readonly id: string,
@@ -93,16 +95,20 @@ export class SessionAggregateOperator implements Operator {
     rest.push(merged);
     rest.sort((a, b) => a.start - b.start);
     ks.sessions = rest;
+    if (merged.end < this.earliestEnd) this.earliestEnd = merged.end;
   }
 
   /** Emits and forgets every session that ends at or before `time`, oldest first. */
   private fireUntil(time: number): void {
+    if (time < this.earliestEnd) return;
     const due: { key: unknown; s: Session }[] = [];
+    this.earliestEnd = Infinity;
     for (const [id, ks] of this.keys) {
       const open = ks.sessions.filter((s) => s.end > time);
       for (const s of ks.sessions) if (s.end <= time) due.push({ key: ks.key, s });
       if (open.length === 0) this.keys.delete(id);
       else ks.sessions = open;
+      for (const s of open) if (s.end < this.earliestEnd) this.earliestEnd = s.end;
     }
     if (due.length === 0) return;
     due.sort((a, b) => a.s.end - b.s.end);
@@ -142,6 +148,7 @@ export class SessionAggregateOperator implements Operator {
   restore(states: readonly OperatorState[]): void {
     const [lo, hi] = this.ctx.keyGroupRange;
     this.keys.clear();
+    this.earliestEnd = Infinity;
     for (const st of states) {
       if (st.operator !== this.id) continue;
       for (const [kg, entries] of Object.entries(st.keyGroups)) {
@@ -152,6 +159,7 @@ export class SessionAggregateOperator implements Operator {
           let ks = this.keys.get(id);
           if (!ks) this.keys.set(id, (ks = { key, sessions: [] }));
           ks.sessions.push({ start, end, acc: structuredClone(acc) });
+          if (end < this.earliestEnd) this.earliestEnd = end;
           ks.sessions.sort((a, b) => a.start - b.start);
         }
       }
