@@ -31,8 +31,8 @@ export class SessionAggregateOperator implements Operator {
   private readonly late: LateElements;
   private readonly keys = new Map<string | number | boolean, KeySessions>();
   private watermark = -Infinity;
-  /** No session ends before this (a lower bound): firing below it needs no scan. */
-  private earliestEnd = Infinity;
+  /** Session ends with their keys, earliest first; entries of sessions that merged since are skipped. */
+  private readonly ends = new MinHeap<string | number | boolean>();
 
   constructor(
     private readonly id: string,
@@ -95,20 +95,20 @@ export class SessionAggregateOperator implements Operator {
     rest.push(merged);
     rest.sort((a, b) => a.start - b.start);
     ks.sessions = rest;
-    if (merged.end < this.earliestEnd) this.earliestEnd = merged.end;
+    this.ends.push(merged.end, id);
   }
 
   /** Emits and forgets every session that ends at or before `time`, oldest first. */
   private fireUntil(time: number): void {
-    if (time < this.earliestEnd) return;
     const due: { key: unknown; s: Session }[] = [];
-    this.earliestEnd = Infinity;
-    for (const [id, ks] of this.keys) {
+    while (this.ends.size > 0 && this.ends.peek() <= time) {
+      const id = this.ends.pop();
+      const ks = this.keys.get(id);
+      if (!ks) continue;
       const open = ks.sessions.filter((s) => s.end > time);
       for (const s of ks.sessions) if (s.end <= time) due.push({ key: ks.key, s });
       if (open.length === 0) this.keys.delete(id);
       else ks.sessions = open;
-      for (const s of open) if (s.end < this.earliestEnd) this.earliestEnd = s.end;
     }
     if (due.length === 0) return;
     due.sort((a, b) => a.s.end - b.s.end);
@@ -148,7 +148,7 @@ export class SessionAggregateOperator implements Operator {
   restore(states: readonly OperatorState[]): void {
     const [lo, hi] = this.ctx.keyGroupRange;
     this.keys.clear();
-    this.earliestEnd = Infinity;
+    this.ends.clear();
     for (const st of states) {
       if (st.operator !== this.id) continue;
       for (const [kg, entries] of Object.entries(st.keyGroups)) {
@@ -159,10 +159,67 @@ export class SessionAggregateOperator implements Operator {
           let ks = this.keys.get(id);
           if (!ks) this.keys.set(id, (ks = { key, sessions: [] }));
           ks.sessions.push({ start, end, acc: structuredClone(acc) });
-          if (end < this.earliestEnd) this.earliestEnd = end;
+          this.ends.push(end, id);
           ks.sessions.sort((a, b) => a.start - b.start);
         }
       }
     }
+  }
+}
+
+/** A binary min-heap of numbers, each with a value. */
+class MinHeap<V> {
+  private readonly keys: number[] = [];
+  private readonly values: V[] = [];
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  peek(): number {
+    return this.keys[0]!;
+  }
+
+  clear(): void {
+    this.keys.length = 0;
+    this.values.length = 0;
+  }
+
+  push(key: number, value: V): void {
+    let i = this.keys.length;
+    this.keys.push(key);
+    this.values.push(value);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.keys[parent]! <= key) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  pop(): V {
+    const top = this.values[0]!;
+    const lastKey = this.keys.pop()!;
+    const lastValue = this.values.pop()!;
+    if (this.keys.length > 0) {
+      this.keys[0] = lastKey;
+      this.values[0] = lastValue;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < this.keys.length && this.keys[l]! < this.keys[m]!) m = l;
+        if (r < this.keys.length && this.keys[r]! < this.keys[m]!) m = r;
+        if (m === i) break;
+        this.swap(i, m);
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  private swap(a: number, b: number): void {
+    [this.keys[a], this.keys[b]] = [this.keys[b]!, this.keys[a]!];
+    [this.values[a], this.values[b]] = [this.values[b]!, this.values[a]!];
   }
 }
