@@ -1,12 +1,14 @@
 // Snapshot and restore of the event-time operators (tumbling/sliding and session window aggregates,
 // interval join, distinct): a run cut at any point, snapshotted, and resumed in a fresh operator from
 // the (JSON round-tripped) snapshot emits exactly what an uninterrupted run emits.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { keyGroupRange } from "../runtime/exec/keys.js";
 import type { Batch } from "../runtime/exec/messages.js";
 import { Output } from "../runtime/exec/output.js";
 import { DistinctOperator } from "../runtime/operators/distinct.js";
 import { JoinOperator } from "../runtime/operators/join.js";
+import { MinHeap } from "../runtime/operators/min-heap.js";
 import type { Operator, OperatorContext, OperatorState } from "../runtime/operators/operator.js";
 import { WindowAggregateOperator } from "../runtime/operators/window-aggregate.js";
 import { SessionAggregateOperator } from "../runtime/operators/window-session.js";
@@ -137,5 +139,19 @@ describe("restore gives the same output", () => {
       { end: true },
     ]);
     expect(n).toBeGreaterThan(2);
+  });
+});
+
+describe("min-heap", () => {
+  it("pops its values in the order of their numbers", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -1000, max: 1000 })), (xs) => {
+        const h = new MinHeap<number>();
+        xs.forEach((x, i) => h.push(x, i));
+        const popped: number[] = [];
+        while (h.size > 0) popped.push(xs[h.pop()]!);
+        expect(popped).toEqual([...xs].sort((a, b) => a - b));
+      }),
+    );
   });
 });

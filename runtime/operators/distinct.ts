@@ -6,14 +6,15 @@
 import { keyGroupOf, keyId } from "../exec/keys.js";
 import type { Batch } from "../exec/messages.js";
 import type { WindowTime } from "../plan.js";
+import { MinHeap } from "./min-heap.js";
 import type { Operator, OperatorContext, OperatorState } from "./operator.js";
 
 export class DistinctOperator implements Operator {
   /** Key id → the key and the time of its last kept element. */
   private readonly kept = new Map<string | number | boolean, { key: unknown; time: number }>();
   private watermark = -Infinity;
-  /** No kept time is older than this (a lower bound): expiring below it needs no scan. */
-  private oldest = Infinity;
+  /** Kept times with their keys, oldest first (a key kept again leaves a stale entry, skipped). */
+  private readonly times = new MinHeap<string | number | boolean>();
 
   constructor(
     private readonly id: string,
@@ -41,7 +42,7 @@ export class DistinctOperator implements Operator {
       const k = this.kept.get(id);
       if (k && Math.abs(t - k.time) < this.withinMs) continue;
       this.kept.set(id, { key: keys[i], time: t });
-      if (t < this.oldest) this.oldest = t;
+      this.times.push(t, id);
       values.push(batch.values[i]);
       times.push(t);
     }
@@ -50,11 +51,10 @@ export class DistinctOperator implements Operator {
   }
 
   private expire(time: number): void {
-    if (this.oldest + this.withinMs > time) return;
-    this.oldest = Infinity;
-    for (const [id, k] of this.kept) {
-      if (k.time + this.withinMs <= time) this.kept.delete(id);
-      else if (k.time < this.oldest) this.oldest = k.time;
+    while (this.times.size > 0 && this.times.peek() + this.withinMs <= time) {
+      const id = this.times.pop();
+      const k = this.kept.get(id);
+      if (k && k.time + this.withinMs <= time) this.kept.delete(id);
     }
   }
 
@@ -79,7 +79,7 @@ export class DistinctOperator implements Operator {
   restore(states: readonly OperatorState[]): void {
     const [lo, hi] = this.ctx.keyGroupRange;
     this.kept.clear();
-    this.oldest = Infinity;
+    this.times.clear();
     for (const st of states) {
       if (st.operator !== this.id) continue;
       for (const [kg, entries] of Object.entries(st.keyGroups)) {
@@ -87,7 +87,7 @@ export class DistinctOperator implements Operator {
         for (const raw of entries) {
           const [key, time] = raw as [unknown, number];
           this.kept.set(keyId(key), { key, time });
-          if (time < this.oldest) this.oldest = time;
+          this.times.push(time, keyId(key));
         }
       }
     }

@@ -8,6 +8,7 @@
 import { keyGroupOf, keyId } from "../exec/keys.js";
 import type { Batch } from "../exec/messages.js";
 import type { WindowTime } from "../plan.js";
+import { MinHeap } from "./min-heap.js";
 import type { Operator, OperatorContext, OperatorState } from "./operator.js";
 
 interface Buffered {
@@ -25,8 +26,8 @@ export class JoinOperator implements Operator {
   private inputOf: readonly number[] = [];
   private readonly keys = new Map<string | number | boolean, KeyState>();
   private watermark = -Infinity;
-  /** No buffered element is older than this (a lower bound): expiring below it needs no scan. */
-  private oldest = Infinity;
+  /** Buffered times with their keys, oldest first: which keys a watermark may expire something of. */
+  private readonly times = new MinHeap<string | number | boolean>();
 
   constructor(
     private readonly id: string,
@@ -61,7 +62,7 @@ export class JoinOperator implements Operator {
       let ks = this.keys.get(id);
       if (!ks) this.keys.set(id, (ks = { key: keys[i], sides: [[], []] }));
       ks.sides[side].push({ value: v, time: t });
-      if (t < this.oldest) this.oldest = t;
+      this.times.push(t, id);
       for (const o of ks.sides[1 - side]!) {
         if (Math.abs(t - o.time) > this.withinMs) continue;
         values.push(side === 0 ? { left: v, right: o.value } : { left: o.value, right: v });
@@ -75,12 +76,12 @@ export class JoinOperator implements Operator {
   /** Forgets what no element at or after `time` can match. */
   private expire(time: number): void {
     const limit = time - this.withinMs;
-    if (this.oldest >= limit) return;
-    this.oldest = Infinity;
-    for (const [id, ks] of this.keys) {
+    while (this.times.size > 0 && this.times.peek() < limit) {
+      const id = this.times.pop();
+      const ks = this.keys.get(id);
+      if (!ks) continue;
       ks.sides = [ks.sides[0].filter((b) => b.time >= limit), ks.sides[1].filter((b) => b.time >= limit)];
       if (ks.sides[0].length === 0 && ks.sides[1].length === 0) this.keys.delete(id);
-      for (const side of ks.sides) for (const b of side) if (b.time < this.oldest) this.oldest = b.time;
     }
   }
 
@@ -110,7 +111,7 @@ export class JoinOperator implements Operator {
   restore(states: readonly OperatorState[]): void {
     const [lo, hi] = this.ctx.keyGroupRange;
     this.keys.clear();
-    this.oldest = Infinity;
+    this.times.clear();
     for (const st of states) {
       if (st.operator !== this.id) continue;
       for (const [kg, entries] of Object.entries(st.keyGroups)) {
@@ -121,7 +122,7 @@ export class JoinOperator implements Operator {
           let ks = this.keys.get(id);
           if (!ks) this.keys.set(id, (ks = { key, sides: [[], []] }));
           ks.sides[side].push({ value: structuredClone(value), time });
-          if (time < this.oldest) this.oldest = time;
+          this.times.push(time, id);
         }
       }
     }

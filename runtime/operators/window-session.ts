@@ -10,6 +10,7 @@ import type { Batch } from "../exec/messages.js";
 import type { AggregateSpec, WindowSpec } from "../plan.js";
 import { accumulatorFor, type Accumulator } from "./accumulators.js";
 import { LateElements } from "./late.js";
+import { MinHeap } from "./min-heap.js";
 import type { Operator, OperatorContext, OperatorState } from "./operator.js";
 
 interface Session {
@@ -167,59 +168,3 @@ export class SessionAggregateOperator implements Operator {
   }
 }
 
-/** A binary min-heap of numbers, each with a value. */
-class MinHeap<V> {
-  private readonly keys: number[] = [];
-  private readonly values: V[] = [];
-
-  get size(): number {
-    return this.keys.length;
-  }
-
-  peek(): number {
-    return this.keys[0]!;
-  }
-
-  clear(): void {
-    this.keys.length = 0;
-    this.values.length = 0;
-  }
-
-  push(key: number, value: V): void {
-    let i = this.keys.length;
-    this.keys.push(key);
-    this.values.push(value);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (this.keys[parent]! <= key) break;
-      this.swap(i, parent);
-      i = parent;
-    }
-  }
-
-  pop(): V {
-    const top = this.values[0]!;
-    const lastKey = this.keys.pop()!;
-    const lastValue = this.values.pop()!;
-    if (this.keys.length > 0) {
-      this.keys[0] = lastKey;
-      this.values[0] = lastValue;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < this.keys.length && this.keys[l]! < this.keys[m]!) m = l;
-        if (r < this.keys.length && this.keys[r]! < this.keys[m]!) m = r;
-        if (m === i) break;
-        this.swap(i, m);
-        i = m;
-      }
-    }
-    return top;
-  }
-
-  private swap(a: number, b: number): void {
-    [this.keys[a], this.keys[b]] = [this.keys[b]!, this.keys[a]!];
-    [this.values[a], this.values[b]] = [this.values[b]!, this.values[a]!];
-  }
-}
