@@ -17,7 +17,7 @@ export const OPERATORS: OperatorInfo[] = [
   { name: "flatMap", signature: "flatMap(x => e)", doc: "`e` is an array; each of its elements is emitted.", kind: "stateless", supported: true, example: `words |> flatMap(w => split(w, "-")) |> sink stdout()` },
   { name: "filter", signature: "filter(x => cond)", doc: "Keeps the elements for which `cond` is true.", kind: "stateless", supported: true, example: `words |> filter(w => len(w) > 3) |> sink stdout()` },
   { name: "keyBy", signature: "keyBy(x => k)", doc: "Partitions the stream by key: a hash exchange across partitions. Aggregates need a keyed stream.", kind: "keying", supported: true, example: `words |> keyBy(w => lower(w)) |> count() |> sink stdout()` },
-  { name: "window", signature: "window(tumbling(size))", doc: "Windows a keyed stream; the aggregate that follows emits once per window, when it closes.", kind: "window", supported: true, example: `words |> keyBy(w => w) |> window(tumbling(1m)) |> count() |> sink stdout()` },
+  { name: "window", signature: "window(tumbling(size))", doc: "Windows a keyed stream with `tumbling(size)`, `sliding(size, every: slide)` or `session(gap: g)`, in event time after `watermark` and processing time otherwise; the aggregate that follows emits once per window, when it closes. `late: NAME` names a stream of the elements that arrive behind the watermark (otherwise they are counted and dropped).", kind: "window", supported: true, example: `words |> keyBy(w => w) |> window(tumbling(1m)) |> count() |> sink stdout()` },
   { name: "count", signature: "count()", doc: "Number of elements per key: `{ key, count }`.", kind: "aggregate", supported: true, example: `words |> keyBy(w => w) |> count() |> sink stdout()` },
   { name: "sum", signature: "sum(x => e)", doc: "Sum of `e` per key: `{ key, sum }`.", kind: "aggregate", supported: true, example: `words |> keyBy(w => substr(w, 0, 1)) |> sum(w => len(w)) |> sink stdout()` },
   { name: "min", signature: "min(x => e)", doc: "Smallest `e` per key: `{ key, min }`.", kind: "aggregate", supported: true, example: `words |> keyBy(w => substr(w, 0, 1)) |> min(w => len(w)) |> sink stdout()` },
@@ -26,9 +26,9 @@ export const OPERATORS: OperatorInfo[] = [
   { name: "reduce", signature: "reduce((a, b) => e)", doc: "Combines the values of one key: `{ key, value }`.", kind: "aggregate", supported: true, example: `words |> keyBy(w => len(w)) |> reduce((a, b) => a < b ? a : b) |> sink stdout()` },
   { name: "aggregate", signature: "aggregate({ name: count(), other: sum(x => e), ... })", doc: "Several aggregates at once: `key` plus the named fields.", kind: "aggregate", supported: true, example: `words |> keyBy(w => substr(w, 0, 1)) |> aggregate({ n: count(), longest: max(w => len(w)) }) |> sink stdout()` },
   { name: "union", signature: "union(other)", doc: "Merges two streams of the same type.", kind: "multi-input", supported: true, example: `words |> union(words |> map(w => upper(w))) |> sink stdout()` },
-  { name: "watermark", signature: "watermark(x => x.ts, delay: 5s)", doc: "Assigns event time and emits watermarks trailing the largest timestamp by `delay`.", kind: "time", supported: false, example: `words |> map(w => { w: w, ts: 0 }) |> watermark(r => r.ts, delay: 5s) |> sink stdout()` },
-  { name: "join", signature: "join(other, on: (a, b) => a.k == b.k, within: 10m)", doc: "Interval join on equal keys, timestamps at most `within` apart: `{ left, right }`.", kind: "multi-input", supported: false, example: `words |> join(words, on: (a, b) => a == b, within: 10m) |> sink stdout()` },
-  { name: "distinct", signature: "distinct(x => k, within: 1h)", doc: "Drops repeats of a key seen within the interval.", kind: "stateless", supported: false, example: `words |> distinct(w => w, within: 1h) |> sink stdout()` },
+  { name: "watermark", signature: "watermark(x => x.ts, delay: 5s)", doc: "Assigns event time and emits watermarks trailing the largest timestamp by `delay`.", kind: "time", supported: true, example: `words |> map(w => { w: w, ts: 0 }) |> watermark(r => r.ts, delay: 5s) |> sink stdout()` },
+  { name: "join", signature: "join(other, on: (a, b) => a.k == b.k, within: 10m)", doc: "Interval join on equal keys, timestamps at most `within` apart: `{ left, right }`.", kind: "multi-input", supported: true, example: `words |> join(words, on: (a, b) => a == b, within: 10m) |> sink stdout()` },
+  { name: "distinct", signature: "distinct(x => k, within: 1h)", doc: "Drops repeats of a key seen within the interval.", kind: "stateless", supported: true, example: `words |> distinct(w => w, within: 1h) |> sink stdout()` },
 ];
 
 export const OPERATOR_MAP = new Map(OPERATORS.map((o) => [o.name, o]));
@@ -43,8 +43,8 @@ export const AGGREGATES = ["count", "sum", "min", "max", "avg", "reduce"] as con
 /** Window constructors usable in `window(...)`. */
 export const WINDOW_KINDS = [
   { name: "tumbling", signature: "tumbling(size)", supported: true },
-  { name: "sliding", signature: "sliding(size, every: slide)", supported: false },
-  { name: "session", signature: "session(gap: g)", supported: false },
+  { name: "sliding", signature: "sliding(size, every: slide)", supported: true },
+  { name: "session", signature: "session(gap: g)", supported: true },
 ];
 
 /** Config entries of `config { ... }`. */

@@ -50,6 +50,8 @@ export type Partitioning = "forward" | "hash" | "rebalance" | "gather";
 export interface PlanInput {
   from: string;
   partitioning: Partitioning;
+  /** Which output of `from`: absent for its main output, "late" for a window's late elements (`late: NAME`). */
+  port?: "late";
 }
 
 interface NodeBase {
@@ -87,6 +89,30 @@ export interface AggregateNode extends NodeBase {
   kind: "aggregate";
   aggregate: AggregateSpec;
   window: WindowSpec | null;
+  /** Set when late elements go to a stream (`late: NAME`) rather than being counted and dropped. */
+  lateStream?: string;
+}
+
+/** `watermark(x => x.ts, delay: d)`: stamps each record with its event time and emits watermarks. */
+export interface WatermarkNode extends NodeBase {
+  kind: "watermark";
+  /** ValueFn giving a record's timestamp (milliseconds). */
+  fn: string;
+  delayMs: number;
+}
+
+/** `join(other, on: (a, b) => ka == kb, within: d)`: input 0 is the left stream, input 1 the right one, both keyed. */
+export interface JoinNode extends NodeBase {
+  kind: "join";
+  withinMs: number;
+  time: WindowTime;
+}
+
+/** `distinct(x => k, within: d)` over a stream keyed by k. */
+export interface DistinctNode extends NodeBase {
+  kind: "distinct";
+  withinMs: number;
+  time: WindowTime;
 }
 
 export interface SinkNode extends NodeBase {
@@ -96,7 +122,7 @@ export interface SinkNode extends NodeBase {
   connector: ConnectorSpec;
 }
 
-export type PlanNode = SourceNode | ChainNode | AggregateNode | SinkNode;
+export type PlanNode = SourceNode | ChainNode | AggregateNode | WatermarkNode | JoinNode | DistinctNode | SinkNode;
 
 /** A connector with its arguments resolved to constants, keyed by parameter name. */
 export interface ConnectorSpec {

@@ -9,6 +9,7 @@ import type { Batch } from "../runtime/exec/messages.js";
 import { Output } from "../runtime/exec/output.js";
 import { AggregateOperator } from "../runtime/operators/aggregate.js";
 import { ChainOperator } from "../runtime/operators/chain.js";
+import { WindowAggregateOperator } from "../runtime/operators/window-aggregate.js";
 import type { OperatorContext, OperatorState } from "../runtime/operators/operator.js";
 import type { AggregateSpec, ChainFn } from "../runtime/plan.js";
 
@@ -162,7 +163,7 @@ describe("keyed aggregate state", () => {
 
   it("emits the updated value per input when not windowed", () => {
     const out: Batch[] = [];
-    const op = new AggregateOperator("agg", "t.flow:1", spec, null, fns, ctxFor(0, 1, out));
+    const op = new AggregateOperator("agg", "t.flow:1", spec, fns, ctxFor(0, 1, out));
     op.process(keyed(["a", "bb", "a"]));
     expect(out[0]!.values).toEqual([
       { key: "a", n: 1, len: 1 },
@@ -174,12 +175,12 @@ describe("keyed aggregate state", () => {
   it("restores a snapshot into 3 partitions: each takes its key groups, and counting goes on from there", () => {
     const words = Array.from({ length: 300 }, (_, i) => `w${i % 37}`);
     const before: Batch[] = [];
-    const one = new AggregateOperator("agg", "t.flow:1", spec, null, fns, ctxFor(0, 1, before));
+    const one = new AggregateOperator("agg", "t.flow:1", spec, fns, ctxFor(0, 1, before));
     one.process(keyed(words));
     const snap: OperatorState = JSON.parse(JSON.stringify(one.snapshot()));
 
     const outs: Batch[][] = [[], [], []];
-    const three = [0, 1, 2].map((p) => new AggregateOperator("agg", "t.flow:1", spec, null, fns, ctxFor(p, 3, outs[p]!)));
+    const three = [0, 1, 2].map((p) => new AggregateOperator("agg", "t.flow:1", spec, fns, ctxFor(p, 3, outs[p]!)));
     for (const op of three) op.restore([snap]);
     // The same word once more, routed to its owner: its count continues from the snapshot.
     const next = new Map<string, unknown>();
@@ -193,14 +194,14 @@ describe("keyed aggregate state", () => {
       expect(next.get(w)).toEqual({ key: w, n: n + 1, len: w.length * (n + 1) });
     }
     // A restore ignores other operators' state.
-    const other = new AggregateOperator("other", "t.flow:1", spec, null, fns, ctxFor(0, 1, []));
+    const other = new AggregateOperator("other", "t.flow:1", spec, fns, ctxFor(0, 1, []));
     other.restore([snap]);
     expect(other.snapshot().keyGroups).toEqual({});
   });
 
   it("windows close at their end in processing time and all at end of input", () => {
     const out: Batch[] = [];
-    const op = new AggregateOperator("agg", "t.flow:1", { kind: "count" }, { kind: "tumbling", sizeMs: 60_000, time: "processing" }, {}, ctxFor(0, 1, out));
+    const op = new WindowAggregateOperator("agg", "t.flow:1", { kind: "count" }, { kind: "tumbling", sizeMs: 60_000, time: "processing" }, {}, ctxFor(0, 1, out));
     op.process(keyed(["a", "b", "a"]));
     op.onProcessingTime(Date.now() - 120_000);
     expect(out).toEqual([]);

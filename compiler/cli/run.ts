@@ -193,7 +193,7 @@ export function renderSummary(name: string, s: RunSummary, io: Io): string {
     `${c.green("Finished")} ${c.bold(name)} in ${secs.toFixed(2)} s (${s.partitions} partition${s.partitions === 1 ? "" : "s"})`,
     `  records in:   ${formatCount(s.recordsIn)}${s.sources.length > 0 ? ` (${s.sources.map((x) => `${x.name}: ${formatCount(x.records)}`).join(", ")})` : ""}`,
     `  records out:  ${formatCount(s.recordsOut)}${s.sinks.length > 0 ? ` (${s.sinks.map((x) => `${x.name}: ${formatCount(x.records)}`).join(", ")})` : ""}`,
-    `  bad records:  ${formatCount(s.badRecords)}${s.failedRecords > 0 ? `, failed records: ${formatCount(s.failedRecords)}` : ""}`,
+    `  bad records:  ${formatCount(s.badRecords)}${s.failedRecords > 0 ? `, failed records: ${formatCount(s.failedRecords)}` : ""}${s.lateRecords > 0 ? `, late records dropped: ${formatCount(s.lateRecords)}` : ""}`,
     `  throughput:   ${formatCount(Math.round(s.recordsIn / Math.max(secs, 0.001)))} records/s`,
   ];
   return lines.join("\n") + "\n";

@@ -50,6 +50,8 @@ export const CODES = {
   FLOW3006: error("duplicate sink name"),
   FLOW3007: error("circular stream definition"),
   FLOW3008: error("a sink inside an expression"),
+  FLOW3009: error("join condition is not one equality of the two streams' keys"),
+  FLOW3010: error("event-time and processing-time streams mixed"),
   // ---- internal
   FLOW4001: error("internal compiler error"),
 } satisfies Record<string, CodeInfo>;

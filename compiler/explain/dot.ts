@@ -14,7 +14,7 @@ function lines(ls: string[]): string {
   return `"${esc.join("\\l")}\\l"`;
 }
 
-const SHAPES: Record<ExplainNode["kind"], string> = { source: "cds", chain: "box", aggregate: "box3d", sink: "folder" };
+const SHAPES: Record<ExplainNode["kind"], string> = { source: "cds", chain: "box", aggregate: "box3d", watermark: "box", join: "box3d", distinct: "box3d", sink: "folder" };
 
 export function nodeLines(n: ExplainNode): string[] {
   const head = `${n.kind}${n.kind === "chain" && n.fused ? ` (${n.operators.length} operators fused)` : ""}: ${n.id}`;

@@ -57,7 +57,7 @@ export interface ExplainOperator {
 export interface ExplainNode {
   /** The plan's stable id (also the name of a chain's generated function). */
   id: string;
-  kind: "source" | "chain" | "aggregate" | "sink";
+  kind: "source" | "chain" | "aggregate" | "watermark" | "join" | "distinct" | "sink";
   stage: number;
   label: string;
   parallelism: "single" | "partitioned";
@@ -94,8 +94,8 @@ export type ExplainState =
   | { kind: "none" }
   | {
       kind: "keyed";
-      /** `key`: one entry per key; `key-and-window`: one per key and open window. */
-      scope: "key" | "key-and-window";
+      /** `key`: one entry per key; `key-and-window`: one per key and open window; `key-and-time`: a key's records of the last `within`. */
+      scope: "key" | "key-and-window" | "key-and-time";
       keyType: string;
       /** What each entry holds, per output field. */
       accumulators: { field: string; aggregate: string; holds: string }[];
@@ -136,6 +136,7 @@ export function explain(planned: PlannedProgram, opts: ExplainOptions = {}): Exp
   // The checked graph's operators by where their step ends: how an aggregate or sink node finds
   // the .flow operators it was planned from.
   const stepsByEnd = new Map<number, OpStream>();
+  const joinsByEnd = new Map<number, A.OperatorStep>();
   const seen = new Set<Stream>();
   const walk = (s: Stream): void => {
     if (seen.has(s)) return;
@@ -144,6 +145,10 @@ export function explain(planned: PlannedProgram, opts: ExplainOptions = {}): Exp
       stepsByEnd.set(s.step.span.end, s);
       walk(s.input);
     } else if (s.kind === "union") s.inputs.forEach(walk);
+    else if (s.kind === "join") {
+      joinsByEnd.set(s.step.span.end, s.step);
+      s.inputs.forEach(walk);
+    } else if (s.kind === "late" && s.windowStream) walk(s.windowStream);
   };
   for (const s of checked.sinks) walk(s.input);
   const endOffset = (l: SourceLoc) => file.offset(l.endLine, l.endColumn);
@@ -199,6 +204,24 @@ export function explain(planned: PlannedProgram, opts: ExplainOptions = {}): Exp
         const operators = [...(win ? [opOf("window", win.step.call)] : []), ...(agg ? [opOf(agg.step.call.callee.name, agg.step.call)] : [])];
         const keyType = n.outputType.kind === "record" ? n.outputType.fields.find((f) => f.name === "key")?.type : undefined;
         return { ...base, operators, window: n.window && windowOf(n.window), state: aggregateState(n, keyType, partitions, plan.config.keyGroups) };
+      }
+      case "watermark": {
+        const step = stepsByEnd.get(endOffset(n.loc));
+        return { ...base, operators: step ? [opOf("watermark", step.step.call)] : [] };
+      }
+      case "join":
+      case "distinct": {
+        const step = n.kind === "join" ? joinsByEnd.get(endOffset(n.loc)) : stepsByEnd.get(endOffset(n.loc))?.step;
+        const instances = instancesOf(n);
+        const description =
+          n.kind === "join"
+            ? `per key: each side's records of the last ${n.withinMs} ms (${n.time} time), matched against the other side's and dropped as time passes`
+            : `per key: when it was last let through, for ${n.withinMs} ms (${n.time} time)`;
+        return {
+          ...base,
+          operators: step ? [opOf(n.kind, step.call)] : [],
+          state: { kind: "keyed", scope: n.kind === "join" ? "key-and-time" : "key", keyType: "key", accumulators: [], description, keyGroupsByInstance: Array.from({ length: instances }, (_, p) => keyGroupRange(p, instances, plan.config.keyGroups)) },
+        };
       }
     }
   });

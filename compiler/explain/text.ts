@@ -59,6 +59,11 @@ function describe(n: ExplainNode): string {
       return `${n.id}: chain [${n.operators.map((o) => `${o.op}@${o.loc.line}`).join(", ")}]${n.fused ? " fused" : ""}${n.keyedOutput ? ", keyed output" : ""} → ${n.outputType}   ${at}`;
     case "aggregate":
       return `${n.id}: aggregate ${n.label} (${n.window ? windowText(n.window) : "not windowed"}) → ${n.outputType}   ${at}`;
+    case "watermark":
+      return `${n.id}: watermark ${n.label} → ${n.outputType}   ${at}`;
+    case "join":
+    case "distinct":
+      return `${n.id}: ${n.kind} ${n.label} → ${n.outputType}   ${at}`;
     case "sink":
       return `${n.id}: sink ${n.label}   ${at}`;
   }

@@ -121,7 +121,7 @@ function windowText(n: PlanNode): string | undefined {
   if (n.kind !== "aggregate" || !n.window) return undefined;
   const w = n.window;
   const size = w.kind === "session" ? `gap ${w.gapMs} ms` : w.kind === "sliding" ? `${w.sizeMs} ms every ${w.slideMs} ms` : `${w.sizeMs} ms`;
-  return `${w.kind} window, ${size}, **${w.time} time**`;
+  return `${w.kind} window, ${size}, **${w.time} time**${n.lateStream ? `; late elements go to \`${n.lateStream}\`` : w.time === "event" ? "; late elements are counted and dropped" : ""}`;
 }
 
 /** What the planner made of a step: Markdown lines, or none when there is no plan (errors) or no node. */
@@ -151,6 +151,10 @@ export function planFacts(step: A.PipeStep, planned: PlannedProgram | undefined,
       out.push(`**state**: per key${n.window ? " and window" : ""}; runs in ${instances(n)}; input: ${n.inputs.map((x) => exchangeName(x.partitioning)).join(", ")}`);
       const w = windowText(n);
       out.push(w ? `${w}; emits once per window when it closes` : "not windowed: emits the updated value for every input");
+    } else if ((n.kind === "watermark" || n.kind === "join" || n.kind === "distinct") && sameLoc(n.loc, step.span, file)) {
+      const what = n.kind === "watermark" ? `watermarks trail the largest timestamp by ${n.delayMs} ms; an input partition idle for 2 s stops holding event time back` : `**state**: per key, kept for ${n.withinMs} ms of **${n.time} time**; late elements are counted and dropped`;
+      out.push(`${n.kind} \`${n.id}\`: ${n.label}`);
+      out.push(`${what}; runs in ${instances(n)}; input: ${n.inputs.map((x) => exchangeName(x.partitioning)).join(", ")}`);
     } else if (n.kind === "sink" && step.kind === "sink" && sameLoc(n.loc, step.span, file)) {
       out.push(`sink \`${n.id}\`: ${n.label}; ${instances(n)}; input: ${n.inputs.map((x) => exchangeName(x.partitioning)).join(", ")}`);
     }

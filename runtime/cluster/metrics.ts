@@ -79,6 +79,16 @@ export class WorkerMetrics {
         for (const j of jobs()) this.inc({ job: j.name }, j.job.snapshotStats().backpressuredMs / 1000);
       },
     });
+    new Counter({
+      name: "flow_late_records_total",
+      help: "Elements behind the watermark that windows, joins and distinct dropped.",
+      labelNames: ["job"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const j of jobs()) this.inc({ job: j.name }, j.job.snapshotStats().lateRecords);
+      },
+    });
     new Gauge({
       name: "flow_job_epoch",
       help: "The assignment epoch of the job's tasks on this worker.",

@@ -5,12 +5,17 @@
 //                         last non-arrived channel ending) → onBarrier(n), back to open, queued
 //                         messages replayed in order (they may start the next alignment)
 // Watermarks: the task's event time is the minimum over its channels (an ended channel no longer
-// holds it back). End: once every channel has ended.
+// holds it back, nor does an idle one: a channel that sent `idle` is left out of the minimum until
+// its next watermark; when every open channel is idle the task's event time moves to the largest
+// of their watermarks and it reports itself idle downstream).
+// End: once every channel has ended.
 import type { Batch, ControlEvent } from "./messages.js";
 
 export interface GateHandler {
   onData(batch: Batch, channel: number): void;
   onWatermark(time: number): void;
+  /** Every channel that has not ended is idle (see messages.ts). */
+  onIdle?(): void;
   onBarrier(id: number): void;
   onEnd(): void;
 }
@@ -20,6 +25,7 @@ type Queued = { kind: "data"; batch: Batch } | { kind: "control"; event: Control
 export class InputGate {
   private readonly watermarks: number[];
   private readonly ended: boolean[];
+  private readonly idle: boolean[];
   private endedCount = 0;
   private currentWatermark = -Infinity;
   private aligning: { id: number; arrived: Set<number> } | null = null;
@@ -32,6 +38,7 @@ export class InputGate {
   ) {
     this.watermarks = new Array<number>(channels).fill(-Infinity);
     this.ended = new Array<boolean>(channels).fill(false);
+    this.idle = new Array<boolean>(channels).fill(false);
     this.queues = Array.from({ length: channels }, () => []);
   }
 
@@ -57,7 +64,14 @@ export class InputGate {
     switch (event.kind) {
       case "watermark":
         this.watermarks[channel] = Math.max(this.watermarks[channel]!, event.time);
+        this.idle[channel] = false;
         this.advanceWatermark();
+        break;
+      case "idle":
+        if (this.idle[channel] || this.ended[channel]) return;
+        this.idle[channel] = true;
+        this.advanceWatermark();
+        if (this.idle.every((x, c) => x || this.ended[c])) this.handler.onIdle?.();
         break;
       case "barrier":
         this.barrier(event.id, channel);
@@ -116,7 +130,19 @@ export class InputGate {
 
   private advanceWatermark(): void {
     let min = Infinity;
-    for (const w of this.watermarks) if (w < min) min = w;
+    let active = 0;
+    for (let c = 0; c < this.channels; c++) {
+      if (this.idle[c] && !this.ended[c]) continue;
+      active++;
+      const w = this.watermarks[c]!;
+      if (w < min) min = w;
+    }
+    if (active === 0) {
+      // Every open channel is idle: as Flink's watermark valve does, move on to the largest
+      // watermark any of them reached, so that what it has already closed is not held back.
+      min = -Infinity;
+      for (let c = 0; c < this.channels; c++) if (!this.ended[c] && this.watermarks[c]! > min) min = this.watermarks[c]!;
+    }
     if (min > this.currentWatermark && min !== Infinity) {
       this.currentWatermark = min;
       this.handler.onWatermark(min);

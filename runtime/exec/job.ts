@@ -7,9 +7,14 @@ import { ConnectorError, type BadRecord, type SinkWriter, type SourceReader } fr
 import { SINKS, SOURCES } from "../connectors/registry.js";
 import { AggregateOperator } from "../operators/aggregate.js";
 import { ChainOperator } from "../operators/chain.js";
+import { DistinctOperator } from "../operators/distinct.js";
+import { JoinOperator } from "../operators/join.js";
+import { DEFAULT_IDLE_TIMEOUT_MS, WatermarkOperator } from "../operators/watermark.js";
+import { WindowAggregateOperator } from "../operators/window-aggregate.js";
+import { SessionAggregateOperator } from "../operators/window-session.js";
 import type { Operator, OperatorContext, OperatorState } from "../operators/operator.js";
 import { SinkOperator } from "../operators/sink.js";
-import { PLAN_VERSION, type ChainFn, type PlanModule, type PlanNode, type SourceLoc } from "../plan.js";
+import { PLAN_VERSION, type ChainFn, type PlanModule, type PlanNode, type SourceLoc, type ValueFn } from "../plan.js";
 import { keyGroupRange } from "./keys.js";
 import type { Batch, ControlEvent } from "./messages.js";
 import { Output, type Receiver, type Target } from "./output.js";
@@ -59,6 +64,8 @@ export interface RunOptions {
   placement?: Placement;
   /** The attempt (cluster epoch): sinks stage their output until commit(). */
   attempt?: number;
+  /** Milliseconds without input after which a watermark partition stops holding event time back (default 2000). */
+  idleTimeoutMs?: number;
 }
 
 export interface SourceStats {
@@ -74,6 +81,8 @@ export interface JobStats {
   recordsOut: number;
   badRecords: number;
   failedRecords: number;
+  /** Elements behind the watermark that were dropped (windows without `late:`, joins, distinct). */
+  lateRecords: number;
   /** Milliseconds the sources spent waiting for full buffers downstream (backpressure). */
   backpressuredMs: number;
 }
@@ -131,7 +140,7 @@ export class Job {
       throw new JobError(`partitions must be a whole number from 1 to ${plan.config.keyGroups}, not ${p}`);
     }
     this.partitions = p;
-    this.stats = { startedAt: Date.now(), sources: [], recordsIn: 0, recordsOut: 0, badRecords: 0, failedRecords: 0, backpressuredMs: 0 };
+    this.stats = { startedAt: Date.now(), sources: [], recordsIn: 0, recordsOut: 0, badRecords: 0, failedRecords: 0, lateRecords: 0, backpressuredMs: 0 };
   }
 
   private get baseDir(): string {
@@ -173,6 +182,7 @@ export class Job {
             keyGroupRange: keyGroupRange(i, n, plan.config.keyGroups),
             out,
             fail: (record, error, where) => this.recordFailed(record, error, where),
+            late: (count) => void (this.stats.lateRecords += count),
           };
           const { op, reader } = await this.operatorFor(node, i, n, ctx);
           const task = new Task(node, i, op, out, hooks);
@@ -219,8 +229,29 @@ export class Job {
         return { op: new ChainOperator(fn as ChainFn, ctx) };
       }
       case "aggregate": {
-        const op = new AggregateOperator(node.id, `${node.loc.file}:${node.loc.line}`, node.aggregate, node.window, fns, ctx);
-        if (node.window?.time === "processing") this.timedOps.push(op);
+        const where = `${node.loc.file}:${node.loc.line}`;
+        const w = node.window;
+        const late = node.lateStream !== undefined;
+        if (!w) return { op: new AggregateOperator(node.id, where, node.aggregate, fns, ctx) };
+        const op = w.kind === "session" ? new SessionAggregateOperator(node.id, where, node.aggregate, w, fns, ctx, late) : new WindowAggregateOperator(node.id, where, node.aggregate, w, fns, ctx, late);
+        if (w.time === "processing") this.timedOps.push(op);
+        return { op };
+      }
+      case "watermark": {
+        const fn = fns[node.fn];
+        if (typeof fn !== "function") throw new JobError(`the plan module has no function ${node.fn}`);
+        const op = new WatermarkOperator(`${node.loc.file}:${node.loc.line}`, fn as ValueFn, node.delayMs, this.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, ctx);
+        this.timedOps.push(op);
+        return { op };
+      }
+      case "join": {
+        const op = new JoinOperator(node.id, node.withinMs, node.time, ctx);
+        if (node.time === "processing") this.timedOps.push(op);
+        return { op };
+      }
+      case "distinct": {
+        const op = new DistinctOperator(node.id, node.withinMs, node.time, ctx);
+        if (node.time === "processing") this.timedOps.push(op);
         return { op };
       }
       case "sink": {
@@ -268,6 +299,8 @@ export class Job {
    */
   private wire(): void {
     const channels = new Map<string, number>();
+    /** Per task instance: the input (index in node.inputs) of each of its channels. */
+    const inputOf = new Map<string, number[]>();
     const placement = this.opts.placement;
     const next = (id: string, i: number): number => {
       const k = `${id}#${i}`;
@@ -282,13 +315,26 @@ export class Job {
         const ups = this.tasks.get(input.from)!;
         const p = input.partitioning;
         if (p === "forward" && ups.length !== downs.length) throw new Error(`internal: forward edge ${input.from} → ${node.id} between ${ups.length} and ${downs.length} instances`);
+        const inputIndex = node.inputs.indexOf(input);
+        const first = new Map(downs.map((_, d) => [d, channels.get(`${node.id}#${d}`) ?? 0]));
         const targetsOf: Target[][] = ups.map(() => []);
         if (p === "forward") ups.forEach((_, i) => targetsOf[i]!.push({ receiver: receiver(node.id, i), channel: next(node.id, i) }));
         else if (p === "gather") ups.forEach((_, k) => targetsOf[k]!.push({ receiver: receiver(node.id, 0), channel: next(node.id, 0) }));
         else downs.forEach((_, d) => ups.forEach((_, k) => targetsOf[k]!.push({ receiver: receiver(node.id, d), channel: next(node.id, d) })));
-        ups.forEach((u, k) => u?.output.addRoute(p, targetsOf[k]!));
+        ups.forEach((u, k) => {
+          if (!u) return;
+          const out = input.port === "late" ? u.operator.lateOutput : u.output;
+          if (!out) throw new Error(`internal: ${input.from} has no late output for ${node.id}`);
+          out.addRoute(p, targetsOf[k]!);
+        });
+        downs.forEach((_, d) => {
+          const list = (inputOf.get(`${node.id}#${d}`) ?? []);
+          for (let c = first.get(d)!; c < (channels.get(`${node.id}#${d}`) ?? 0); c++) list[c] = inputIndex;
+          inputOf.set(`${node.id}#${d}`, list);
+        });
       }
     }
+    for (const [id, list] of this.tasks) list.forEach((t, i) => t?.operator.bindChannels?.(inputOf.get(`${id}#${i}`) ?? []));
     for (const [id, list] of this.tasks) list.forEach((t, i) => t?.openGate(channels.get(`${id}#${i}`) ?? 0));
   }
 

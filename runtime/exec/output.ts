@@ -60,14 +60,17 @@ export class Output {
     if (n === 1) return deliver(r.targets[0]!, batch);
     const values: unknown[][] = Array.from({ length: n }, () => []);
     const outKeys: unknown[][] = Array.from({ length: n }, () => []);
+    const times = batch.times;
+    const outTimes: number[][] | null = times ? Array.from({ length: n }, () => []) : null;
     for (let i = 0; i < batch.values.length; i++) {
       const k = keys[i];
       const p = partitionOfKeyGroup(keyGroupOf(keyId(k), this.keyGroups), this.keyGroups, n);
       values[p]!.push(batch.values[i]);
       outKeys[p]!.push(k);
+      if (outTimes) outTimes[p]!.push(times![i]!);
     }
     for (let p = 0; p < n; p++) {
-      if (values[p]!.length > 0) deliver(r.targets[p]!, { values: values[p]!, keys: outKeys[p]! });
+      if (values[p]!.length > 0) deliver(r.targets[p]!, outTimes ? { values: values[p]!, keys: outKeys[p]!, times: outTimes[p]! } : { values: values[p]!, keys: outKeys[p]! });
     }
   }
 

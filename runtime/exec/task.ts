@@ -44,14 +44,24 @@ export class Task implements Receiver {
       },
       onWatermark: (time) => {
         this.operator.onWatermark(time);
-        this.output.control({ kind: "watermark", time });
+        // An operator that makes its own watermarks (watermark) does not pass its input's on.
+        if (!this.operator.ownsWatermarks) this.broadcast({ kind: "watermark", time });
+      },
+      onIdle: () => {
+        if (!this.operator.ownsWatermarks) this.broadcast({ kind: "idle" });
       },
       onBarrier: (id) => {
         this.hooks.onSnapshot(this, id, this.operator.snapshot());
-        this.output.control({ kind: "barrier", id });
+        this.broadcast({ kind: "barrier", id });
       },
       onEnd: () => this.finish(),
     });
+  }
+
+  /** Control events go to the main output and to the side output, if any. */
+  private broadcast(event: ControlEvent): void {
+    this.output.control(event);
+    this.operator.lateOutput?.control(event);
   }
 
   receive(batch: Batch, channel: number): void {
@@ -70,7 +80,7 @@ export class Task implements Receiver {
     } catch (e) {
       done = Promise.reject(e);
     }
-    this.output.control({ kind: "end" });
+    this.broadcast({ kind: "end" });
     this.settle(done);
   }
 }

@@ -1,11 +1,14 @@
 // Accumulators for the aggregates count, sum, min, max, avg, reduce and aggregate({...}):
-// init → add (one record) → result (the output field's value). Accumulator values are plain
+// init → add (one record) → result (the output field's value); merge combines two accumulators
+// (session windows that grow together). Accumulator values are plain
 // JSON-safe data so operator state snapshots need no special encoding.
 import type { AggregateSpec, ReduceFn, SimpleAggregate, ValueFn } from "../plan.js";
 
 export interface Accumulator {
   init(): unknown;
   add(acc: unknown, record: unknown): unknown;
+  /** The accumulator of the records of `a` followed by those of `b`. */
+  merge(a: unknown, b: unknown): unknown;
   /** Output fields of one key's (and window's) result, written into `into`. */
   result(acc: unknown, into: Record<string, unknown>): void;
 }
@@ -21,10 +24,10 @@ function fnOf<F>(fns: Fns, name: string): F {
 function simple(spec: SimpleAggregate, field: string, fns: Fns): Accumulator {
   switch (spec.kind) {
     case "count":
-      return { init: () => 0, add: (a) => (a as number) + 1, result: (a, o) => void (o[field] = a) };
+      return { init: () => 0, add: (a) => (a as number) + 1, merge: (a, b) => (a as number) + (b as number), result: (a, o) => void (o[field] = a) };
     case "sum": {
       const f = fnOf<ValueFn>(fns, spec.fn);
-      return { init: () => 0, add: (a, r) => (a as number) + f(r), result: (a, o) => void (o[field] = a) };
+      return { init: () => 0, add: (a, r) => (a as number) + f(r), merge: (a, b) => (a as number) + (b as number), result: (a, o) => void (o[field] = a) };
     }
     case "min":
     case "max": {
@@ -36,6 +39,7 @@ function simple(spec: SimpleAggregate, field: string, fns: Fns): Accumulator {
           const v = f(r);
           return a === null || better(v, a as number) ? v : a;
         },
+        merge: (a, b) => (a === null ? b : b === null ? a : better(b as number, a as number) ? b : a),
         result: (a, o) => void (o[field] = a),
       };
     }
@@ -48,6 +52,10 @@ function simple(spec: SimpleAggregate, field: string, fns: Fns): Accumulator {
           s[0] += f(r);
           s[1] += 1;
           return s;
+        },
+        merge: (a, b) => {
+          const [x, y] = [a as [number, number], b as [number, number]];
+          return [x[0] + y[0], x[1] + y[1]];
         },
         result: (a, o) => {
           const [sum, n] = a as [number, number];
@@ -65,6 +73,10 @@ function simple(spec: SimpleAggregate, field: string, fns: Fns): Accumulator {
           if (s.length === 0) s.push(r);
           else s[0] = f(s[0], r);
           return s;
+        },
+        merge: (a, b) => {
+          const [x, y] = [a as unknown[], b as unknown[]];
+          return x.length === 0 ? y : y.length === 0 ? x : [f(x[0], y[0])];
         },
         result: (a, o) => void (o[field] = (a as unknown[])[0]),
       };
@@ -87,6 +99,7 @@ export function accumulatorFor(spec: AggregateSpec, fns: Fns): Accumulator {
       for (let i = 0; i < parts.length; i++) s[i] = parts[i]!.add(s[i], r);
       return s;
     },
+    merge: (a, b) => parts.map((p, i) => p.merge((a as unknown[])[i], (b as unknown[])[i])),
     result: (a, o) => {
       const s = a as unknown[];
       for (let i = 0; i < parts.length; i++) parts[i]!.result(s[i], o);

@@ -20,9 +20,17 @@ export interface OperatorContext {
   out: Output;
   /** Report a record that failed inside generated or imported code; the record is skipped. */
   fail(record: unknown, error: unknown, where: string): void;
+  /** Count `n` late elements (behind the watermark) that were dropped. */
+  late?(n: number): void;
 }
 
 export interface Operator {
+  /** Set by operators that emit watermarks of their own: the task does not forward its inputs'. */
+  readonly ownsWatermarks?: boolean;
+  /** A second output for late elements (`late: NAME`); the task sends control events to it too. */
+  readonly lateOutput?: Output;
+  /** Which input (0, 1, ...) of the plan node each channel belongs to; told once after wiring. */
+  bindChannels?(inputOfChannel: readonly number[]): void;
   process(batch: Batch, channel: number): void;
   /** Event time advanced to `time` (already the minimum over inputs). */
   onWatermark(time: number): void;

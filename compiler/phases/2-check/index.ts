@@ -14,10 +14,12 @@ import type { ConnectorSpec, ConstValue, PlanConfig, WindowSpec } from "../../..
 import { T, typeToString, type FlowType, type RecordField } from "../../../runtime/types.js";
 import { evalConst } from "./constants.js";
 import { ExprChecker, Scope, type Binding } from "./expressions.js";
-import type { CheckedProgram, ConstantInfo, LogicalAggregate, OpStream, Sink, SourceStream, Stream } from "./logical.js";
+import type { CheckedProgram, ConstantInfo, LateStream, LogicalAggregate, OpStream, Sink, SourceStream, Stream } from "./logical.js";
 import { assignable, isKeyable } from "./types.js";
+import { collectLateNames, hasEventTime, type LateDecl } from "./windows.js";
+import { splitJoinCondition } from "./join.js";
 
-export type { CheckedProgram, Stream, Sink, SourceStream, OpStream, UnionStream, LogicalAggregate } from "./logical.js";
+export type { CheckedProgram, Stream, Sink, SourceStream, OpStream, UnionStream, JoinStream, LateStream, LogicalAggregate } from "./logical.js";
 
 export const DEFAULT_CONFIG: PlanConfig = { partitions: 1, keyGroups: 128, checkpointIntervalMs: null, batchSize: 1024 };
 
@@ -48,6 +50,12 @@ class Checker {
   private readonly used = new Set<string>();
   private readonly imported = new Set<string>();
   private readonly sinkNames = new Map<string, Sink>();
+  /** `late: NAME` of windows, and the streams they name. */
+  private readonly lateDecls = new Map<string, LateDecl>();
+  private readonly lateStreams = new Map<string, LateStream>();
+  /** Pipelines checked ahead of their turn (their window's late elements were needed earlier). */
+  private readonly checkedPipelines = new Set<A.PipelineStmt>();
+  private readonly pipelinesInProgress = new Set<A.PipelineStmt>();
 
   constructor(
     private readonly file: SourceFile,
@@ -109,7 +117,7 @@ class Checker {
           this.stream(item.name.name);
           break;
         case "pipeline":
-          this.pipeline(item);
+          if (!this.checkedPipelines.has(item)) this.pipeline(item);
           break;
         case "test":
           break;
@@ -138,6 +146,32 @@ class Checker {
         }
       }
     }
+    for (const late of collectLateNames(this.program)) {
+      const prev = this.decls.get(late.ident.name);
+      const prevLate = this.lateDecls.get(late.ident.name);
+      if (prev || prevLate) this.duplicate(late.ident, prevLate ? prevLate.ident : prev!.kind === "import" ? prev!.names.find((n) => n.name === late.ident.name)! : prev!.name, "name");
+      else this.lateDecls.set(late.ident.name, late);
+    }
+  }
+
+  private lateStreamEntry(name: string): LateStream {
+    const d = this.lateDecls.get(name)!;
+    let s = this.lateStreams.get(name);
+    if (!s) this.lateStreams.set(name, (s = { kind: "late", name, ident: d.ident, windowStream: null, type: T.unknown, keyType: null, window: null, span: d.ident.span }));
+    return s;
+  }
+
+  /** The late elements of the window with `late: NAME`; checks the item that window is in first. */
+  private lateStream(name: string, at: A.Span): LateStream | null {
+    const d = this.lateDecls.get(name)!;
+    this.used.add(name);
+    const s = this.lateStreamEntry(name);
+    if (s.windowStream) return s;
+    if (d.item.kind === "stream") this.stream(d.item.name.name);
+    else if (!this.checkedPipelines.has(d.item)) this.pipeline(d.item);
+    else if (this.pipelinesInProgress.has(d.item)) this.report("FLOW3007", at, `The late elements \`${name}\` are used before their own window, in its pipeline.`, { hints: ["use them in another pipeline statement"] });
+    // Otherwise the window had errors of its own, already reported.
+    return s.windowStream ? s : null;
   }
 
   private declare(name: A.Ident, decl: Decl | A.ImportDecl): void {
@@ -356,6 +390,7 @@ class Checker {
           this.report("FLOW2014", e.span, `\`${e.name.name}\` is a constant, not a stream.`, { label: "not a stream" });
           return null;
         }
+        if (this.lateDecls.has(e.name.name)) return this.lateStream(e.name.name, e.span);
         const streams = [...this.decls].filter(([, x]) => x.kind === "source" || x.kind === "stream").map(([n]) => n);
         const close = suggest(e.name.name, streams);
         this.report("FLOW2001", e.name.span, `I cannot find a source or stream named \`${e.name.name}\`.`, { label: "not defined", hints: close ? [`did you mean \`${close}\`?`] : ["declare it with `source NAME: TYPE = ...` or `stream NAME = ...`"] });
@@ -386,6 +421,16 @@ class Checker {
   }
 
   private pipeline(item: A.PipelineStmt): void {
+    this.checkedPipelines.add(item);
+    this.pipelinesInProgress.add(item);
+    try {
+      this.pipelineSteps(item);
+    } finally {
+      this.pipelinesInProgress.delete(item);
+    }
+  }
+
+  private pipelineSteps(item: A.PipelineStmt): void {
     const steps = item.pipe.steps;
     const last = steps[steps.length - 1];
     const s = this.streamExpr(item.pipe, true);
@@ -467,6 +512,7 @@ class Checker {
         if (!assignable(other.type, input.type) || !assignable(input.type, other.type)) {
           this.report("FLOW2006", arg.value.span, `Only streams of one type can be merged: this one has elements of ${show(other.type)}, the other of ${show(input.type)}.`, { label: show(other.type), hints: ["map one of them to the other's type first"] });
         }
+        this.sameTime(input, other, arg.value.span, "union");
         return { kind: "union", inputs: [input, other], step, span: step.span, type: input.type, keyType: null, window: null };
       }
       case "watermark": {
@@ -474,34 +520,51 @@ class Checker {
         const l = this.lambdaArg(call, [elem], 1);
         // An int counts as milliseconds since the epoch, as in data that stores times as numbers.
         if (l && !["timestamp", "int", "unknown"].includes(l.body.kind)) this.report("FLOW2006", l.lambda.body.span, `watermark needs the element's timestamp, but this is ${show(l.body)}.`, { label: show(l.body) });
-        this.durationArg(named.get("delay"));
-        return op({ op: "map", type: elem, keyType: null, window: null });
+        const delay = this.durationArg(named.get("delay"));
+        if (delay !== undefined && delay < 0) this.report("FLOW2006", named.get("delay")!.span, "The delay of a watermark cannot be negative.");
+        // A watermark keeps the key: `keyBy(...) |> watermark(...) |> window(...)` is keyed.
+        return l ? op({ op: "watermark", lambda: l.lambda, durationMs: Math.max(0, delay ?? 0), type: elem, keyType: input?.keyType ?? null, window: null }) : null;
       }
       case "distinct": {
         const named = this.namedArgs(call, 1, ["within"], ["within"]);
         const l = this.lambdaArg(call, [elem], 1);
         if (l && !isKeyable(l.body)) this.report("FLOW2006", l.lambda.body.span, `distinct needs a key that compares by value, but this is ${show(l.body)}.`);
-        this.durationArg(named.get("within"));
-        return op({ op: "filter", type: elem, keyType: null, window: null });
+        const within = this.durationArg(named.get("within"), true);
+        return l ? op({ op: "distinct", lambda: l.lambda, durationMs: within ?? 1, type: elem, keyType: null, window: null }) : null;
       }
       case "join": {
         const named = this.namedArgs(call, 1, ["on", "within"], ["on", "within"]);
         const arg = call.args.find((a) => !a.name);
         const other = arg ? this.streamExpr(arg.value, false) : null;
         const on = named.get("on");
+        let keys: ReturnType<typeof splitJoinCondition> = null;
         if (on) {
           if (on.kind !== "lambda" || on.params.length !== 2) this.report("FLOW2010", on.span, "`on:` needs a lambda of two parameters, as in `on: (a, b) => a.user == b.id`.");
           else {
             const t = this.lambda(on, [elem, other?.type ?? T.unknown]);
             if (t.kind !== "bool" && t.kind !== "unknown") this.report("FLOW2006", on.body.span, `\`on:\` needs a condition (a bool), but this is ${show(t)}.`);
+            else {
+              keys = splitJoinCondition(on);
+              if (!keys) {
+                const [a, b] = on.params.map((p) => p.name);
+                this.report("FLOW3009", on.body.span, `A join's \`on:\` must be one equality with one side per stream: \`${a}\` on one side of \`==\` and \`${b}\` on the other.`, {
+                  label: "not one equality of the two streams' keys",
+                  hints: [`as in \`on: (${a}, ${b}) => ${a}.user == ${b}.user\`; to match on several fields, compare one combined key, as in \`${a}.user + "/" + ${a}.day == ${b}.user + "/" + ${b}.day\``],
+                });
+              }
+            }
           }
         }
-        this.durationArg(named.get("within"));
+        const within = this.durationArg(named.get("within"));
+        if (within !== undefined && within < 0) this.report("FLOW2006", named.get("within")!.span, "`within:` cannot be negative.");
         const type = T.record([
           { name: "left", type: elem, optional: false },
           { name: "right", type: other?.type ?? T.unknown, optional: false },
         ]);
-        return input && other ? { kind: "union", inputs: [input, other], step, span: step.span, type, keyType: null, window: null } : null;
+        if (!input || !other || !keys) return null;
+        if (other.window) this.windowWithoutAggregate(other, arg!.value.span);
+        const event = this.sameTime(input, other, arg!.value.span, "join");
+        return { kind: "join", inputs: [input, other], step, span: step.span, type, keyType: null, window: null, leftKey: keys.left, rightKey: keys.right, withinMs: Math.max(0, within ?? 0), time: event ? "event" : "processing" };
       }
       default:
         if ((AGGREGATES as readonly string[]).includes(name) || name === "aggregate") return this.aggregate(input, step, name);
@@ -511,9 +574,14 @@ class Checker {
 
   private window(input: Stream | null, step: A.OperatorStep): Stream | null {
     const call = step.call;
-    this.arity(call, 1, 1);
-    const arg = call.args[0];
-    if (!arg) return null;
+    const windowNamed = this.namedArgs(call, 1, ["late"], []);
+    const arg = call.args.find((a) => !a.name);
+    if (!arg) {
+      this.arity(call, 1, 1);
+      return null;
+    }
+    const lateArg = windowNamed.get("late");
+    if (lateArg && lateArg.kind !== "name") this.report("FLOW2006", lateArg.span, "`late:` needs a new name for the window's late elements, as in `late: lateClicks`.", { label: "not a name" });
     const v = arg.value;
     if (v.kind !== "call" || !WINDOW_KINDS.some((w) => w.name === v.callee.name)) {
       const close = v.kind === "call" ? suggest(v.callee.name, WINDOW_KINDS.map((w) => w.name)) : undefined;
@@ -542,8 +610,16 @@ class Checker {
       this.report("FLOW3003", call.callee.span, "window needs a keyed stream: put `keyBy(...)` right before it.", { label: "stream not keyed", hints: ["for example `|> keyBy(x => x.user) |> window(tumbling(1m)) |> count()`"] });
     }
     // After an error in the window's arguments a placeholder spec keeps the aggregate checkable.
-    const window = spec ?? { kind: "tumbling", sizeMs: 1, time: "processing" };
-    return { kind: "op", op: "window", input, step, span: step.span, type: input.type, keyType: input.keyType, window };
+    const window: WindowSpec = { ...(spec ?? { kind: "tumbling", sizeMs: 1 }), time: hasEventTime(input) ? "event" : "processing" } as WindowSpec;
+    const ws: OpStream = { kind: "op", op: "window", input, step, span: step.span, type: input.type, keyType: input.keyType, window };
+    // Only the first declaration of a name (a duplicate was reported in collect()).
+    const late = lateArg?.kind === "name" && this.lateDecls.get(lateArg.name.name)?.ident === lateArg.name ? this.lateStreamEntry(lateArg.name.name) : undefined;
+    if (late) {
+      late.windowStream = ws;
+      late.type = input.type;
+      ws.late = late;
+    }
+    return ws;
   }
 
   private aggregate(input: Stream | null, step: A.OperatorStep, name: string): Stream | null {
@@ -597,7 +673,9 @@ class Checker {
     const out: RecordField[] = [{ name: "key", type: input.keyType, optional: false }, ...fields];
     if (input.window) out.push({ name: "start", type: T.timestamp, optional: false }, { name: "end", type: T.timestamp, optional: false });
     // The planner reads the window from the aggregate's input (the `window` step).
-    return { kind: "op", op: "aggregate", input, step, span: step.span, aggregate: agg, type: T.record(out), keyType: null, window: null };
+    const result: OpStream = { kind: "op", op: "aggregate", input, step, span: step.span, aggregate: agg, type: T.record(out), keyType: null, window: null };
+    if (input.kind === "op" && input.op === "window") input.aggregateAfter = result;
+    return result;
   }
 
   private simpleAggregate(call: A.CallExpr, elem: FlowType): { agg: LogicalAggregate; type: FlowType } | null {
@@ -811,6 +889,22 @@ class Checker {
     this.result.sinks.push(sink);
   }
 
+  /**
+   * Two streams that meet (union, join) must both have event time or both not: records of one
+   * would have times and the other's not. Returns whether they have event time.
+   */
+  private sameTime(a: Stream, b: Stream, at: A.Span, what: "union" | "join"): boolean {
+    const ea = hasEventTime(a);
+    const eb = hasEventTime(b);
+    if (ea !== eb) {
+      this.report("FLOW3010", at, `This ${what} mixes a stream with event time and one without: ${ea ? "this one has no `watermark`, the other has" : "this one has a `watermark`, the other has not"}.`, {
+        label: ea ? "no event time" : "event time",
+        hints: ["add `|> watermark(x => x.ts, delay: 5s)` to the stream without one"],
+      });
+    }
+    return ea && eb;
+  }
+
   private windowWithoutAggregate(s: Stream, at: A.Span): void {
     const w = s.kind === "op" && s.op === "window" ? s.step : null;
     this.report("FLOW3004", w ? w.span : at, "A window must be followed by an aggregate (count, sum, min, max, avg, reduce or aggregate).", {
@@ -851,6 +945,9 @@ class Checker {
       if ((d.kind === "source" || d.kind === "stream") && !this.used.has(name)) {
         this.report("FLOW3005", d.name.span, `The ${d.kind} \`${name}\` is never used.`, { severity: "warning", label: "unused", hints: [`use it in a pipeline, as in \`${name} |> sink stdout()\`, or remove it`] });
       }
+    }
+    for (const [name, d] of this.lateDecls) {
+      if (!this.used.has(name)) this.report("FLOW3005", d.ident.span, `The late elements \`${name}\` are never used.`, { severity: "warning", label: "unused", hints: [`use them in a pipeline, as in \`${name} |> sink stdout()\`, or remove \`late: ${name}\` to count and drop them`] });
     }
   }
 }

@@ -29,11 +29,17 @@ export type LogicalAggregate =
 
 export interface OpStream extends StreamBase {
   kind: "op";
-  op: "map" | "flatMap" | "filter" | "keyBy" | "window" | "aggregate";
+  op: "map" | "flatMap" | "filter" | "keyBy" | "window" | "aggregate" | "watermark" | "distinct";
   input: Stream;
   step: A.OperatorStep;
-  /** map, flatMap, filter, keyBy. */
+  /** map, flatMap, filter, keyBy; watermark (the timestamp), distinct (the key). */
   lambda?: A.LambdaExpr;
+  /** watermark: `delay:`; distinct: `within:` (milliseconds). */
+  durationMs?: number;
+  /** window: `late: NAME`, the stream of its late elements. */
+  late?: LateStream;
+  /** window: the aggregate that follows it (set when that aggregate is checked). */
+  aggregateAfter?: OpStream;
   /** aggregate: one simple aggregate, or named ones (`aggregate({...})`). */
   aggregate?: LogicalAggregate | { kind: "multi"; fields: { name: string; aggregate: LogicalAggregate }[] };
 }
@@ -44,7 +50,29 @@ export interface UnionStream extends StreamBase {
   step: A.OperatorStep;
 }
 
-export type Stream = SourceStream | OpStream | UnionStream;
+/** `join(other, on: (a, b) => ka == kb, within: d)`: the `on:` equality split into one key per side. */
+export interface JoinStream extends StreamBase {
+  kind: "join";
+  /** [left, right] */
+  inputs: [Stream, Stream];
+  step: A.OperatorStep;
+  leftKey: A.LambdaExpr;
+  rightKey: A.LambdaExpr;
+  withinMs: number;
+  time: WindowSpec["time"];
+}
+
+/** The late elements of a window with `late: NAME`, usable by that name like a stream. */
+export interface LateStream extends StreamBase {
+  kind: "late";
+  name: string;
+  /** Where it was declared: the value of `late:`. */
+  ident: A.Ident;
+  /** The `window(...)` step's stream; null until that window is checked. */
+  windowStream: OpStream | null;
+}
+
+export type Stream = SourceStream | OpStream | UnionStream | JoinStream | LateStream;
 
 export interface Sink {
   input: Stream;

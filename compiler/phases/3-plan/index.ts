@@ -1,11 +1,13 @@
 // Phase 3, plan: takes the checked program and returns the execution plan (plain data: nodes,
 // edges with their partitioning, config) plus the specifications of the functions phase 4 must
 // generate. Consecutive stateless operators fuse into one chain; keyBy ends a chain and puts a hash
-// exchange before what follows; a window travels into the aggregate after it.
+// exchange before what follows; a window travels into the aggregate after it. A join or distinct
+// gets a keying chain per input (the join's `on:` sides, distinct's key) and a hash exchange.
 import { createHash } from "node:crypto";
 import type * as A from "../../ast.js";
-import type { CheckedProgram, LogicalAggregate, OpStream, Sink, Stream } from "../2-check/index.js";
-import { PLAN_VERSION, type AggregateSpec, type ExecutionPlan, type Partitioning, type PlanNode, type SimpleAggregate, type SourceLoc, type WindowSpec } from "../../../runtime/plan.js";
+import type { CheckedProgram, JoinStream, LateStream, LogicalAggregate, OpStream, Sink, Stream } from "../2-check/index.js";
+import { hasEventTime } from "../2-check/windows.js";
+import { PLAN_VERSION, type AggregateSpec, type ExecutionPlan, type Partitioning, type PlanInput, type PlanNode, type SimpleAggregate, type SourceLoc, type WindowSpec } from "../../../runtime/plan.js";
 import type { FlowType } from "../../../runtime/types.js";
 
 /** What phase 4 generates for the plan's function names. */
@@ -25,6 +27,8 @@ interface Upstream {
   id: string;
   keyed: boolean;
   parallelism: "single" | "partitioned";
+  /** Set for the late elements of a window (the aggregate's side output). */
+  port?: "late";
 }
 
 /** Sinks that can be written by every partition at once; the others get one instance. */
@@ -62,7 +66,8 @@ class Planner {
     this.consumers.set(s, n + 1);
     if (n > 0) return;
     if (s.kind === "op") this.countConsumers(s.input);
-    else if (s.kind === "union") for (const i of s.inputs) this.countConsumers(i);
+    else if (s.kind === "union" || s.kind === "join") for (const i of s.inputs) this.countConsumers(i);
+    else if (s.kind === "late" && s.windowStream?.aggregateAfter) this.countConsumers(s.windowStream.aggregateAfter);
   }
 
   private upstreams(s: Stream): Upstream[] {
@@ -92,12 +97,18 @@ class Planner {
       return [{ id, keyed: false, parallelism: "single" }];
     }
     if (s.kind === "union") return s.inputs.flatMap((i) => this.upstreams(i));
+    if (s.kind === "join") return [this.join(s)];
+    if (s.kind === "late") return [this.late(s)];
     switch (s.op) {
       case "window":
         // Consumed by the aggregate that follows; it has no node of its own.
         return this.upstreams(s.input);
       case "aggregate":
         return [this.aggregate(s)];
+      case "watermark":
+        return [this.watermark(s)];
+      case "distinct":
+        return [this.distinct(s)];
       default:
         return [this.chain(s)];
     }
@@ -122,7 +133,7 @@ class Planner {
       steps: steps.map((x) => ({ op: x.op, loc: this.loc(x.step.span) })),
       label: steps.map((x) => x.op).join(" → "),
       parallelism: "partitioned",
-      inputs: ups.map((u) => ({ from: u.id, partitioning: partitioning(u, "partitioned") })),
+      inputs: ups.map((u) => input(u, "partitioned")),
       loc: this.loc({ start: first.step.span.start, end: last.step.span.end }),
       outputType: last.type,
       keyed,
@@ -150,8 +161,100 @@ class Planner {
       window,
       label: windowStep ? `${callText(windowStep.step.call)} → ${callText(s.step.call)}` : callText(s.step.call),
       parallelism: "partitioned",
-      inputs: ups.map((u) => ({ from: u.id, partitioning: partitioning(u, "partitioned") })),
+      inputs: ups.map((u) => input(u, "partitioned")),
       loc: this.loc(windowStep ? { start: windowStep.step.span.start, end: s.step.span.end } : s.step.span),
+      outputType: s.type,
+      keyed: false,
+      // Only when someone reads them; otherwise late elements are counted and dropped.
+      ...(windowStep?.late && this.consumers.has(windowStep.late) ? { lateStream: windowStep.late.name } : {}),
+    });
+    return { id, keyed: false, parallelism: "partitioned" };
+  }
+
+  /** The late elements of a window: the side output of the aggregate after it. */
+  private late(s: LateStream): Upstream {
+    const agg = s.windowStream?.aggregateAfter;
+    if (!agg) throw new Error(`internal: the late elements ${s.name} have no window aggregate`);
+    const [up] = this.upstreams(agg);
+    return { ...up!, port: "late" };
+  }
+
+  private watermark(s: OpStream): Upstream {
+    const ups = this.upstreams(s.input);
+    // One watermark instance per upstream partition: a single source gets one, so no instance
+    // waits for records that a rebalance never sends it.
+    const parallelism = ups.every((u) => u.parallelism === "single") ? "single" : "partitioned";
+    const id = this.id("watermark", "watermark", this.describe(s));
+    const fn = `${id}_time`;
+    this.functions.push({ kind: "value", name: fn, inputType: s.input.type, lambda: s.lambda!, step: s.step });
+    this.nodes.push({
+      kind: "watermark",
+      id,
+      fn,
+      delayMs: s.durationMs!,
+      label: this.text(s.step.call.span),
+      parallelism,
+      inputs: ups.map((u) => input(u, parallelism)),
+      loc: this.loc(s.step.span),
+      outputType: s.type,
+      keyed: s.keyType !== null,
+    });
+    return { id, keyed: s.keyType !== null, parallelism };
+  }
+
+  /** A chain of one keyBy over `from`, for the inputs of joins and distinct. */
+  private keyChain(from: Stream, lambda: A.LambdaExpr, owner: OpStream | JoinStream, side: string): Upstream {
+    const ups = this.upstreams(from);
+    const id = this.id("chain", "keyBy", `${this.describe(from)} |> ${side} key of ${this.text(owner.step.call.span)}`);
+    const keyType = this.checked.types.get(lambda.body) ?? { kind: "unknown" };
+    const step: OpStream = { kind: "op", op: "keyBy", input: from, step: owner.step, span: lambda.span, lambda, type: from.type, keyType, window: null };
+    this.nodes.push({
+      kind: "chain",
+      id,
+      fn: id,
+      steps: [{ op: "keyBy", loc: this.loc(lambda.span) }],
+      label: `keyBy ${this.text(lambda.span)}`,
+      parallelism: "partitioned",
+      inputs: ups.map((u) => input(u, "partitioned")),
+      loc: this.loc(lambda.span),
+      outputType: from.type,
+      keyed: true,
+    });
+    this.functions.push({ kind: "chain", name: id, inputType: from.type, outputType: from.type, keyed: true, steps: [step] });
+    return { id, keyed: true, parallelism: "partitioned" };
+  }
+
+  private distinct(s: OpStream): Upstream {
+    const keyed = this.keyChain(s.input, s.lambda!, s, "distinct");
+    const id = this.id("distinct", "distinct", this.describe(s));
+    this.nodes.push({
+      kind: "distinct",
+      id,
+      withinMs: s.durationMs!,
+      time: hasEventTime(s.input) ? "event" : "processing",
+      label: this.text(s.step.call.span),
+      parallelism: "partitioned",
+      inputs: [input(keyed, "partitioned")],
+      loc: this.loc(s.step.span),
+      outputType: s.type,
+      keyed: false,
+    });
+    return { id, keyed: false, parallelism: "partitioned" };
+  }
+
+  private join(s: JoinStream): Upstream {
+    const left = this.keyChain(s.inputs[0], s.leftKey, s, "left");
+    const right = this.keyChain(s.inputs[1], s.rightKey, s, "right");
+    const id = this.id("join", "join", this.describe(s));
+    this.nodes.push({
+      kind: "join",
+      id,
+      withinMs: s.withinMs,
+      time: s.time,
+      label: this.text(s.step.call.span),
+      parallelism: "partitioned",
+      inputs: [input(left, "partitioned"), input(right, "partitioned")],
+      loc: this.loc(s.step.span),
       outputType: s.type,
       keyed: false,
     });
@@ -183,7 +286,7 @@ class Planner {
       connector: c,
       label: `${c.type}(${Object.values(c.args).map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(", ")})${s.name ? ` as ${s.name}` : ""}`,
       parallelism,
-      inputs: ups.map((u) => ({ from: u.id, partitioning: partitioning(u, parallelism) })),
+      inputs: ups.map((u) => input(u, parallelism)),
       loc: this.loc(s.step.span),
       outputType: s.type,
       keyed: false,
@@ -214,6 +317,10 @@ class Planner {
         return `(${s.inputs.map((i) => this.describe(i)).join(" ++ ")})`;
       case "op":
         return `${this.describe(s.input)} |> ${this.text(s.step.call.span)}`;
+      case "join":
+        return `${this.describe(s.inputs[0])} |> join(${this.describe(s.inputs[1])}, ${this.text(s.step.call.span)})`;
+      case "late":
+        return `late:${s.name}`;
     }
   }
 
@@ -231,6 +338,10 @@ class Planner {
 
 function isStateless(s: OpStream): boolean {
   return s.op === "map" || s.op === "flatMap" || s.op === "filter" || s.op === "keyBy";
+}
+
+function input(up: Upstream, down: "single" | "partitioned"): PlanInput {
+  return up.port ? { from: up.id, partitioning: partitioning(up, down), port: up.port } : { from: up.id, partitioning: partitioning(up, down) };
 }
 
 function partitioning(up: Upstream, down: "single" | "partitioned"): Partitioning {

@@ -1,0 +1,88 @@
+// `watermark(x => x.ts, delay: d)`: stamps every record with its event time (the lambda's value) and,
+// after each batch, emits a watermark trailing the largest timestamp seen by this partition by
+// `delay`. A partition that has received nothing for the idle timeout says so (`idle`), so that
+// downstream minimums leave it out until it sees data again; the end of input is watermark +∞.
+import type { Batch } from "../exec/messages.js";
+import type { ValueFn } from "../plan.js";
+import type { Operator, OperatorContext } from "./operator.js";
+
+/** How long a partition may receive nothing before it stops holding event time back. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 2000;
+
+export class WatermarkOperator implements Operator {
+  readonly ownsWatermarks = true;
+  private emitted = -Infinity;
+  private lastInput: number;
+  private idle = false;
+
+  constructor(
+    /** `file:line` of the watermark step, for records whose timestamp fails. */
+    private readonly where: string,
+    private readonly timeOf: ValueFn,
+    private readonly delayMs: number,
+    private readonly idleTimeoutMs: number,
+    private readonly ctx: OperatorContext,
+    now: number = Date.now(),
+  ) {
+    this.lastInput = now;
+  }
+
+  /**
+   * A watermark goes out as soon as a record advances it, between that record and the next, so
+   * which elements are late does not depend on how the input was cut into batches.
+   */
+  process(batch: Batch): void {
+    this.lastInput = Date.now();
+    let values: unknown[] = [];
+    let keys: unknown[] | null = batch.keys ? [] : null;
+    let times: number[] = [];
+    const flush = () => {
+      this.ctx.out.emit({ values, keys, times });
+      values = [];
+      keys = batch.keys ? [] : null;
+      times = [];
+    };
+    if (this.idle) {
+      // After an idle spell any watermark, even an unchanged one, makes the channel count again.
+      this.idle = false;
+      this.ctx.out.control({ kind: "watermark", time: this.emitted });
+    }
+    for (let i = 0; i < batch.values.length; i++) {
+      const v = batch.values[i];
+      let t: number;
+      try {
+        t = this.timeOf(v);
+        if (typeof t !== "number" || !Number.isFinite(t)) throw new Error(`the timestamp is ${JSON.stringify(t)}, not a number of milliseconds`);
+      } catch (e) {
+        this.ctx.fail(v, e, this.where);
+        continue;
+      }
+      values.push(v);
+      keys?.push(batch.keys![i]);
+      times.push(t);
+      if (t - this.delayMs > this.emitted) {
+        this.emitted = t - this.delayMs;
+        flush();
+        this.ctx.out.control({ kind: "watermark", time: this.emitted });
+      }
+    }
+    flush();
+  }
+
+  onWatermark(): void {}
+
+  onProcessingTime(now: number): void {
+    if (!this.idle && now - this.lastInput >= this.idleTimeoutMs) {
+      this.idle = true;
+      this.ctx.out.control({ kind: "idle" });
+    }
+  }
+
+  onEnd(): void {}
+
+  snapshot(): undefined {
+    return undefined;
+  }
+
+  restore(): void {}
+}

@@ -1,0 +1,153 @@
+// A keyed aggregate over tumbling or sliding windows, in event time (the records carry times from
+// `watermark`; a window [start, end) closes when the watermark reaches `end`) or in processing time
+// (a record belongs to the windows of its arrival; a window closes when the wall clock reaches its
+// end). Either way the end of input closes every window. Each window emits once, one record per key
+// with `start` and `end`; in event time its records carry the time end - 1. Elements behind the
+// watermark are late: counted and dropped, or sent to the `late:` stream.
+import { Output } from "../exec/output.js";
+import { keyGroupOf, keyId } from "../exec/keys.js";
+import type { Batch } from "../exec/messages.js";
+import type { AggregateSpec, WindowSpec } from "../plan.js";
+import { accumulatorFor, type Accumulator } from "./accumulators.js";
+import { LateElements } from "./late.js";
+import type { Operator, OperatorContext, OperatorState } from "./operator.js";
+
+type Sized = WindowSpec & { kind: "tumbling" | "sliding" };
+
+interface Entry {
+  key: unknown;
+  acc: unknown;
+}
+
+export class WindowAggregateOperator implements Operator {
+  readonly lateOutput: Output | undefined;
+  private readonly acc: Accumulator;
+  private readonly late: LateElements;
+  /** Window start → key id → entry. */
+  private readonly windows = new Map<number, Map<string | number | boolean, Entry>>();
+  private watermark = -Infinity;
+
+  constructor(
+    private readonly id: string,
+    private readonly where: string,
+    spec: AggregateSpec,
+    private readonly window: Sized,
+    fns: Record<string, unknown>,
+    private readonly ctx: OperatorContext,
+    withLateOutput = false,
+  ) {
+    this.acc = accumulatorFor(spec, fns);
+    this.lateOutput = withLateOutput ? new Output(ctx.keyGroups) : undefined;
+    this.late = new LateElements(ctx, this.lateOutput);
+  }
+
+  private get eventTime(): boolean {
+    return this.window.time === "event";
+  }
+
+  process(batch: Batch): void {
+    const keys = batch.keys;
+    if (!keys) throw new Error(`internal: aggregate ${this.id} received records without keys`);
+    const times = batch.times;
+    if (this.eventTime && !times) throw new Error(`internal: event-time aggregate ${this.id} received records without times`);
+    const now = Date.now();
+    const lateValues: unknown[] = [];
+    const lateTimes: number[] = [];
+    for (let i = 0; i < batch.values.length; i++) {
+      const t = this.eventTime ? times![i]! : now;
+      if (t < this.watermark) {
+        lateValues.push(batch.values[i]);
+        lateTimes.push(t);
+        continue;
+      }
+      for (const start of windowStarts(this.window, t)) this.update(this.entriesOf(start), keys[i], batch.values[i]);
+    }
+    this.late.handle(lateValues, lateTimes);
+  }
+
+  private update(entries: Map<string | number | boolean, Entry>, key: unknown, value: unknown): void {
+    const id = keyId(key);
+    const e = entries.get(id);
+    try {
+      const acc = this.acc.add(e === undefined ? this.acc.init() : e.acc, value);
+      if (e === undefined) entries.set(id, { key, acc });
+      else e.acc = acc;
+    } catch (err) {
+      this.ctx.fail(value, err, this.where);
+    }
+  }
+
+  private entriesOf(start: number): Map<string | number | boolean, Entry> {
+    let m = this.windows.get(start);
+    if (m === undefined) this.windows.set(start, (m = new Map()));
+    return m;
+  }
+
+  /** Emits and forgets every window that ends at or before `time`, oldest first. */
+  private fireUntil(time: number): void {
+    const size = this.window.sizeMs;
+    const due = [...this.windows.keys()].filter((s) => s + size <= time).sort((a, b) => a - b);
+    for (const start of due) {
+      const entries = this.windows.get(start)!;
+      this.windows.delete(start);
+      const values: unknown[] = [];
+      for (const e of entries.values()) {
+        const o: Record<string, unknown> = { key: e.key };
+        this.acc.result(e.acc, o);
+        o.start = start;
+        o.end = start + size;
+        values.push(o);
+      }
+      this.ctx.out.emit(this.eventTime ? { values, keys: null, times: values.map(() => start + size - 1) } : { values, keys: null });
+    }
+  }
+
+  onWatermark(time: number): void {
+    if (!this.eventTime) return;
+    this.watermark = time;
+    this.fireUntil(time);
+  }
+
+  onProcessingTime(now: number): void {
+    if (!this.eventTime) this.fireUntil(now);
+  }
+
+  onEnd(): void {
+    this.fireUntil(Infinity);
+  }
+
+  snapshot(): OperatorState {
+    const keyGroups: Record<number, unknown[]> = {};
+    for (const [start, entries] of this.windows) {
+      for (const [id, e] of entries) (keyGroups[keyGroupOf(id, this.ctx.keyGroups)] ??= []).push([start, e.key, structuredClone(e.acc)]);
+    }
+    return { operator: this.id, keyGroups };
+  }
+
+  restore(states: readonly OperatorState[]): void {
+    const [lo, hi] = this.ctx.keyGroupRange;
+    this.windows.clear();
+    for (const s of states) {
+      if (s.operator !== this.id) continue;
+      for (const [kg, entries] of Object.entries(s.keyGroups)) {
+        if (Number(kg) < lo || Number(kg) >= hi) continue;
+        for (const raw of entries) {
+          const [start, key, acc] = raw as [number, unknown, unknown];
+          this.entriesOf(start).set(keyId(key), { key, acc: structuredClone(acc) });
+        }
+      }
+    }
+  }
+}
+
+/** Start times of the windows an element at time `t` belongs to, latest first. */
+export function windowStarts(w: Sized, t: number): number[] {
+  if (w.kind === "tumbling") return [t - mod(t, w.sizeMs)];
+  const starts: number[] = [];
+  for (let s = t - mod(t, w.slideMs); s > t - w.sizeMs; s -= w.slideMs) starts.push(s);
+  return starts;
+}
+
+function mod(a: number, b: number): number {
+  return ((a % b) + b) % b;
+}
