@@ -24,7 +24,8 @@ function cases(phase: string): string[] {
 
 function source(phase: string, name: string): SourceFile {
   // A stable relative path, so goldens do not depend on where the repository is.
-  return new SourceFile(`${name}.flow`, readFileSync(join(FIXTURES, phase, name, "input.flow"), "utf8"));
+  // Imports resolve against the fixture's directory (some fixtures import a udfs.ts beside them).
+  return new SourceFile(`${name}.flow`, readFileSync(join(FIXTURES, phase, name, "input.flow"), "utf8"), join(FIXTURES, phase, name));
 }
 
 function plainDiagnostics(file: SourceFile): string {

@@ -59,6 +59,11 @@ export interface RunOptions {
   placement?: Placement;
   /** The attempt (cluster epoch): sinks stage their output until commit(). */
   attempt?: number;
+  /**
+   * A record that fails inside an operator (an imported function threw) fails the whole job instead
+   * of being reported and skipped. Default: the plan's `config.failOnError`.
+   */
+  failOnError?: boolean;
 }
 
 export interface SourceStats {
@@ -304,10 +309,10 @@ export class Job {
    * Stops at once without flushing windows (a cluster worker whose tasks moved under a new epoch,
    * or a failed peer): run() rejects with a JobError carrying `reason`.
    */
-  async cancel(reason: string): Promise<void> {
+  async cancel(reason: string, loc?: SourceLoc, hint?: string): Promise<void> {
     if (this.cancelled) return;
     this.cancelled = true;
-    this.rejectRun(new JobError(reason));
+    this.rejectRun(new JobError(reason, loc, hint));
     await this.abort();
   }
 
@@ -409,6 +414,16 @@ export class Job {
   private recordFailed(record: unknown, error: unknown, where: string): void {
     this.stats.failedRecords++;
     const message = error instanceof Error ? error.message : String(error);
+    // A call of an imported function tags what it throws with the call's `file:line:column`.
+    const at = (error as { where?: unknown } | null)?.where;
+    if (typeof at === "string") where = at;
+    if (this.opts.failOnError ?? this.mod.plan.config.failOnError ?? false) {
+      if (this.stats.failedRecords > 1) return;
+      const [, file, line, column] = /^(.*?):(\d+)(?::(\d+))?$/.exec(where) ?? [];
+      const loc = file ? { file, line: Number(line), column: Number(column ?? 1), endLine: Number(line), endColumn: Number(column ?? 1) } : undefined;
+      void this.cancel(`a record failed at ${where}: ${message}\n    ${JSON.stringify(record) ?? String(record)}`, loc, "the job stops at the first failed record (--fail-on-error or `failOnError: true`); without it, failed records are reported and skipped");
+      return;
+    }
     this.opts.reporter?.recordFailed?.({ where, record, message });
   }
 }

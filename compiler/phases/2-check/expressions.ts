@@ -9,6 +9,7 @@ import { OPERATOR_MAP } from "../../operators.js";
 import { suggest } from "../../util/suggest.js";
 import { T, typeToString, type FlowType } from "../../../runtime/types.js";
 import { unify } from "./types.js";
+import { checkUdfCall, type Udf } from "./udfs.js";
 
 export type Report = (code: Code, span: A.Span, message: string, opts?: DiagnosticOptions) => void;
 
@@ -16,7 +17,8 @@ export type Binding =
   | { kind: "param"; type: FlowType; ident: A.Ident }
   | { kind: "const"; type: FlowType }
   | { kind: "stream"; what: "source" | "stream" }
-  | { kind: "udf" };
+  /** An imported function; `udf` is absent when its import had an error. */
+  | { kind: "udf"; udf?: Udf };
 
 /** Names visible in an expression: lambda parameters over constants over streams. */
 export class Scope {
@@ -261,8 +263,8 @@ export class ExprChecker {
     const b = BUILTIN_MAP.get(name);
     const bound = scope.lookup(name);
     if (bound?.kind === "udf") {
-      for (const a of e.args) this.check(a.value, scope);
-      return T.unknown;
+      const argTypes = e.args.map((a) => this.check(a.value, scope));
+      return bound.udf ? checkUdfCall(bound.udf, e, argTypes, this.report) : T.unknown;
     }
     if (!b) {
       for (const a of e.args) if (a.value.kind !== "lambda") this.check(a.value, scope);

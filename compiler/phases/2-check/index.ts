@@ -16,6 +16,7 @@ import { evalConst } from "./constants.js";
 import { ExprChecker, Scope, type Binding } from "./expressions.js";
 import type { CheckedProgram, ConstantInfo, LogicalAggregate, OpStream, Sink, SourceStream, Stream } from "./logical.js";
 import { assignable, isKeyable } from "./types.js";
+import { loadImport, resolveImport } from "./udfs.js";
 
 export type { CheckedProgram, Stream, Sink, SourceStream, OpStream, UnionStream, LogicalAggregate } from "./logical.js";
 
@@ -65,6 +66,7 @@ class Checker {
       sinks: [],
       constStrings: new Map(),
       steps: new Map(),
+      udfs: new Map(),
     };
     this.exprs = new ExprChecker(
       (code, span, message, opts) => this.report(code, span, message, opts),
@@ -98,7 +100,6 @@ class Checker {
           this.config(item);
           break;
         case "import":
-          this.report("FLOW2018", item.span, "Importing TypeScript functions is not supported yet.", { hints: ["use the built-in functions for now (see docs/language.md)"] });
           break;
         case "source":
           this.source(item);
@@ -134,6 +135,9 @@ class Checker {
           this.declare(n, item);
           this.imported.add(n.name);
         }
+        // Read before any expression is checked: calls anywhere in the file need the signatures.
+        const udfs = loadImport(item, resolveImport(this.file, item.from.value), (code, span, message, opts) => this.report(code, span, message, opts));
+        for (const [name, udf] of udfs) if (this.decls.get(name) === item) this.result.udfs.set(name, udf);
       }
     }
   }
@@ -237,7 +241,10 @@ class Checker {
       if (d.kind === "const") {
         const info = this.resolvingConsts.has(name) ? undefined : this.constant(name);
         names.set(name, { kind: "const", type: info?.type ?? T.unknown });
-      } else if (d.kind === "import") names.set(name, { kind: "udf" });
+      } else if (d.kind === "import") {
+        const udf = this.result.udfs.get(name);
+        names.set(name, udf ? { kind: "udf", udf } : { kind: "udf" });
+      }
       else names.set(name, { kind: "stream", what: d.kind });
     }
     return new Scope(names);
@@ -262,7 +269,7 @@ class Checker {
       seen.set(key, e.key);
       const v = evalConst(e.value, (n) => this.constValue(n));
       if (t.kind !== "unknown" && t.kind !== spec.type) {
-        this.report("FLOW2012", e.value.span, `\`${key}\` must be ${spec.type === "int" ? "an int" : "a duration such as `5s`"}, but this is ${show(t)}.`, { label: show(t) });
+        this.report("FLOW2012", e.value.span, `\`${key}\` must be ${spec.type === "int" ? "an int" : spec.type === "bool" ? "`true` or `false`" : "a duration such as `5s`"}, but this is ${show(t)}.`, { label: show(t) });
         continue;
       }
       if (v === undefined) {
@@ -288,6 +295,9 @@ class Checker {
         case "checkpoint":
           if (n < 10) bad(`\`checkpoint\` must be at least 10ms.`);
           else c.checkpointIntervalMs = n;
+          break;
+        case "failOnError":
+          if (v === true) c.failOnError = true;
           break;
       }
     }

@@ -44,7 +44,11 @@ export function tsType(t: FlowType): string {
 export interface ExprContext extends EmitContext {
   types: Map<A.Expr, FlowType>;
   constStrings: Map<A.Expr, string>;
-  prelude(name: "at"): string;
+  prelude(name: "at" | "udf"): string;
+  /** Imported functions by name. */
+  udfs: ReadonlyMap<string, unknown>;
+  /** `file.flow:line:column` of a span, for the reports of records that fail there. */
+  where(span: A.Span): string;
 }
 
 const PREC: Record<string, number> = { "??": 1, "||": 2, "&&": 3, "==": 4, "!=": 4, "<": 5, "<=": 5, ">": 5, ">=": 5, "+": 6, "-": 6, "*": 7, "/": 7, "%": 7 };
@@ -86,6 +90,11 @@ export function emitExpr(e: A.Expr, ctx: ExprContext): string {
     case "index":
       return `${ctx.prelude("at")}(${emitExpr(e.object, ctx)}, ${emitExpr(e.index, ctx)})`;
     case "call": {
+      if (ctx.udfs.has(e.callee.name)) {
+        // Through a helper that tags what the function throws with the call's position.
+        const args = e.args.map((a) => emitExpr(a.value, ctx));
+        return `${ctx.prelude("udf")}(${JSON.stringify(ctx.where(e.span))}, ${mangle(e.callee.name)}${args.map((a) => `, ${a}`).join("")})`;
+      }
       const b = BUILTIN_MAP.get(e.callee.name);
       if (!b) throw new Error(`internal: no built-in ${e.callee.name} at emit`);
       const args = e.args.map((a) => emitExpr(a.value, ctx));
