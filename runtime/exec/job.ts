@@ -10,6 +10,7 @@ import { ChainOperator } from "../operators/chain.js";
 import type { Operator, OperatorContext, OperatorState } from "../operators/operator.js";
 import { SinkOperator } from "../operators/sink.js";
 import { PLAN_VERSION, type ChainFn, type PlanModule, type PlanNode, type SourceLoc } from "../plan.js";
+import { ERRORS_CONNECTOR, ErrorStreamReader } from "./error-streams.js";
 import { keyGroupRange } from "./keys.js";
 import type { Batch, ControlEvent } from "./messages.js";
 import { Output, type Receiver, type Target } from "./output.js";
@@ -121,6 +122,8 @@ export class Job {
   private pressure: Promise<void>[] = [];
   private readonly readers: { task: Task; reader: SourceReader; stats: SourceStats }[] = [];
   private readonly timedOps: Operator[] = [];
+  /** Error streams by the name of the source whose bad records they carry. */
+  private readonly errorStreams = new Map<string, ErrorStreamReader[]>();
   readonly snapshots = new Map<number, OperatorState[]>();
 
   constructor(
@@ -194,6 +197,8 @@ export class Job {
       await this.abort();
       throw toJobError(e);
     }
+    // An error stream whose source does not run in this process never gets a record.
+    for (const [source, readers] of this.errorStreams) if (!this.readers.some((r) => r.stats.name === source)) for (const r of readers) r.end();
     this.wire();
     if (this.opts.restore) for (const t of this.localTasks()) t.operator.restore(this.opts.restore);
   }
@@ -238,6 +243,12 @@ export class Job {
   }
 
   private async openSource(node: PlanNode & { kind: "source" }): Promise<SourceReader> {
+    if (node.connector.type === ERRORS_CONNECTOR) {
+      const reader = new ErrorStreamReader();
+      const origin = String(node.connector.args.source);
+      this.errorStreams.set(origin, [...(this.errorStreams.get(origin) ?? []), reader]);
+      return reader;
+    }
     const connector = SOURCES[node.connector.type];
     if (!connector) throw new JobError(`this runtime has no source connector \`${node.connector.type}\``, node.loc);
     return connector.open(node.connector, {
@@ -365,6 +376,7 @@ export class Job {
       }
     } finally {
       await r.reader.close();
+      for (const e of this.errorStreams.get(r.stats.name) ?? []) e.end();
     }
     if (!this.cancelled) r.task.finish();
   }
@@ -409,6 +421,7 @@ export class Job {
   private badRecord(bad: BadRecord): void {
     this.stats.badRecords++;
     this.opts.reporter?.badRecord?.(bad);
+    for (const e of this.errorStreams.get(bad.source) ?? []) e.push(bad);
   }
 
   private recordFailed(record: unknown, error: unknown, where: string): void {

@@ -17,6 +17,8 @@ import { ExprChecker, Scope, type Binding } from "./expressions.js";
 import type { CheckedProgram, ConstantInfo, LogicalAggregate, OpStream, Sink, SourceStream, Stream } from "./logical.js";
 import { assignable, isKeyable } from "./types.js";
 import { loadImport, resolveImport } from "./udfs.js";
+import { ERROR_RECORD, errorsArg, withoutErrorsArg } from "./error-streams.js";
+import { ERRORS_CONNECTOR } from "../../../runtime/exec/error-streams.js";
 
 export type { CheckedProgram, Stream, Sink, SourceStream, OpStream, UnionStream, LogicalAggregate } from "./logical.js";
 
@@ -47,6 +49,8 @@ class Checker {
   private readonly used = new Set<string>();
   private readonly imported = new Set<string>();
   private readonly sinkNames = new Map<string, Sink>();
+  /** `errors: NAME` streams, by NAME: the source whose bad records they carry. */
+  private readonly errorStreams = new Map<string, { source: A.SourceDecl; name: A.Ident }>();
 
   constructor(
     private readonly file: SourceFile,
@@ -130,6 +134,17 @@ class Checker {
         else this.typeDecls.set(item.name.name, item);
       } else if (item.kind === "const" || item.kind === "source" || item.kind === "stream") {
         this.declare(item.name, item);
+        const errors = item.kind === "source" ? errorsArg(item.connector) : undefined;
+        if (errors?.value.kind === "name" && item.kind === "source") {
+          const name = errors.value.name;
+          if (this.decls.has(name.name)) this.duplicate(name, this.identOf(name.name), "name");
+          else {
+            this.decls.set(name.name, item);
+            this.errorStreams.set(name.name, { source: item, name });
+          }
+        } else if (errors) {
+          this.report("FLOW2008", errors.value.span, "`errors:` takes the name of a new stream for the source's bad records, as in `errors: badClicks`.", { label: "not a name" });
+        }
       } else if (item.kind === "import") {
         for (const n of item.names) {
           this.declare(n, item);
@@ -143,13 +158,17 @@ class Checker {
   }
 
   private declare(name: A.Ident, decl: Decl | A.ImportDecl): void {
-    const prev = this.decls.get(name.name);
-    if (prev) {
-      const prevIdent = prev.kind === "import" ? prev.names.find((n) => n.name === name.name)! : prev.name;
-      this.duplicate(name, prevIdent, "name");
+    if (this.decls.has(name.name)) {
+      this.duplicate(name, this.identOf(name.name), "name");
       return;
     }
     this.decls.set(name.name, decl);
+  }
+
+  /** Where a declared name is declared. */
+  private identOf(name: string): A.Ident {
+    const prev = this.decls.get(name)!;
+    return this.errorStreams.get(name)?.name ?? (prev.kind === "import" ? prev.names.find((n) => n.name === name)! : prev.name);
   }
 
   private duplicate(name: A.Ident, prev: A.Ident, what: string): void {
@@ -313,9 +332,19 @@ class Checker {
     if (known) return known;
     if (this.decls.get(decl.name.name) !== decl) return null;
     const type = this.typeExpr(decl.type);
-    const connector = this.connector(decl.connector, "source", type);
+    const connector = this.connector(withoutErrorsArg(decl.connector), "source", type);
     const s: SourceStream = { kind: "source", name: decl.name.name, decl, connector: connector ?? { type: decl.connector.callee.name, args: {} }, type, keyType: null, window: null, span: decl.name.span };
     this.result.sources.set(decl.name.name, s);
+    return s;
+  }
+
+  /** The bad records of a source, as a stream: a source node of its own in the plan (connector `errors`). */
+  private errorStream(name: A.Ident, source: A.SourceDecl): SourceStream {
+    const known = this.result.sources.get(name.name);
+    if (known) return known;
+    this.used.add(source.name.name);
+    const s: SourceStream = { kind: "source", name: name.name, decl: source, connector: { type: ERRORS_CONNECTOR, args: { source: source.name.name } }, type: ERROR_RECORD, keyType: null, window: null, span: name.span };
+    this.result.sources.set(name.name, s);
     return s;
   }
 
@@ -348,6 +377,8 @@ class Checker {
       case "name": {
         const d = this.decls.get(e.name.name);
         this.used.add(e.name.name);
+        const errors = this.errorStreams.get(e.name.name);
+        if (errors) return this.errorStream(errors.name, errors.source);
         if (d?.kind === "source") return this.source(d);
         if (d?.kind === "stream") return this.stream(e.name.name);
         if (d?.kind === "const") {
