@@ -116,6 +116,15 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     });
 
   program
+    .command("test")
+    .description("run the test blocks of .flow files (directories: every .flow file in them); exit 1 if one fails")
+    .argument("[files...]", ".flow files or directories (default: the current directory)")
+    .action(async (files: string[]) => {
+      const { testCommand } = await import("./test.js");
+      code = await testCommand(files, io);
+    });
+
+  program
     .command("fmt")
     .description("format .flow files in the canonical layout (standard input when no file is given)")
     .argument("[files...]", ".flow files")

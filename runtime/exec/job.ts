@@ -9,7 +9,7 @@ import { AggregateOperator } from "../operators/aggregate.js";
 import { ChainOperator } from "../operators/chain.js";
 import type { Operator, OperatorContext, OperatorState } from "../operators/operator.js";
 import { SinkOperator } from "../operators/sink.js";
-import { PLAN_VERSION, type ChainFn, type PlanModule, type PlanNode, type SourceLoc } from "../plan.js";
+import { PLAN_VERSION, type ChainFn, type PlanModule, type PlanNode, type SinkNode, type SourceLoc } from "../plan.js";
 import { ERRORS_CONNECTOR, ErrorStreamReader } from "./error-streams.js";
 import { keyGroupRange } from "./keys.js";
 import type { Batch, ControlEvent } from "./messages.js";
@@ -51,6 +51,8 @@ export interface RunOptions {
   stdout?: NodeJS.WritableStream;
   /** Replaces named sources with fixed records (tests). */
   sourceOverrides?: Record<string, readonly unknown[]>;
+  /** Replaces sinks (tests collect what reaches them): a writer for the node, or undefined to open its connector. */
+  sinkOverride?: (node: SinkNode, partition: number) => SinkWriter | undefined;
   reporter?: RunReporter;
   /** Aborting ends every source as if its input had ended: windows flush, sinks close. */
   signal?: AbortSignal;
@@ -264,6 +266,8 @@ export class Job {
   }
 
   private async openSink(node: PlanNode & { kind: "sink" }, partition: number, partitions: number): Promise<SinkWriter> {
+    const override = this.opts.sinkOverride?.(node, partition);
+    if (override) return override;
     const connector = SINKS[node.connector.type];
     if (!connector) throw new JobError(`this runtime has no sink connector \`${node.connector.type}\``, node.loc);
     return connector.open(node.connector, {

@@ -850,11 +850,28 @@ class Checker {
 
   // ------------------------------------------------------------ tests and unused names
 
+  /**
+   * The records of a `given` or `expect`: an array literal is checked element by element against the
+   * stream's type (so records may leave optional fields out, and a wrong one is pointed at); the
+   * type of anything else is returned for the caller to compare.
+   */
+  private testRecords(value: A.Expr, elem: FlowType | undefined, what: string): FlowType | null {
+    if (value.kind !== "array" || !elem) return this.exprs.check(value, this.constScope());
+    for (const x of value.elements) {
+      const t = this.exprs.check(x, this.constScope());
+      if (!assignable(t, elem)) this.report("FLOW2006", x.span, `${what} must be ${show(elem)}, but this one is ${show(t)}.`, { label: show(t), hints: elem.kind === "record" && elem.name ? [`\`${elem.name}\` is \`${typeToString(elem, true)}\``] : [] });
+    }
+    this.result.types.set(value, T.array(elem));
+    return null;
+  }
+
   private test(item: A.TestDecl): void {
     for (const s of item.body) {
       if (s.kind === "given") {
         const d = this.decls.get(s.source.name);
-        const t = this.exprs.check(s.value, this.constScope());
+        const given = d?.kind === "source" ? (this.errorStreams.has(s.source.name) ? this.result.sources.get(s.source.name) : this.source(d)) : undefined;
+        const t = this.testRecords(s.value, given?.type, `The records given to \`${s.source.name}\``);
+        if (!t) continue;
         if (d?.kind !== "source") {
           const close = suggest(s.source.name, [...this.result.sources.keys()]);
           this.report("FLOW2001", s.source.span, `I cannot find a source named \`${s.source.name}\`.`, { hints: close ? [`did you mean \`${close}\`?`] : [] });
@@ -863,8 +880,9 @@ class Checker {
         const src = this.result.sources.get(s.source.name);
         if (src && !assignable(t, T.array(src.type))) this.report("FLOW2006", s.value.span, `The given records must be an array of ${show(src.type)}, but this is ${show(t)}.`, { label: show(t) });
       } else {
-        const t = this.exprs.check(s.value, this.constScope());
         const sink = this.sinkNames.get(s.sink.name);
+        const t = this.testRecords(s.value, sink?.type, `The records expected at \`${s.sink.name}\``);
+        if (!t) continue;
         if (!sink) {
           const close = suggest(s.sink.name, [...this.sinkNames.keys()]);
           this.report("FLOW2001", s.sink.span, `I cannot find a sink named \`${s.sink.name}\`.`, { hints: [close ? `did you mean \`${close}\`?` : "name a sink with `|> sink stdout() as NAME`"] });
