@@ -4,7 +4,7 @@
 import type * as A from "../../ast.js";
 import { BUILTIN_MAP, BUILTINS } from "../../builtins.js";
 import type { Code } from "../../diagnostics/codes.js";
-import type { DiagnosticOptions } from "../../diagnostics/diagnostic.js";
+import type { DiagnosticOptions, Label } from "../../diagnostics/diagnostic.js";
 import { OPERATOR_MAP } from "../../operators.js";
 import { suggest } from "../../util/suggest.js";
 import { T, typeToString, type FlowType } from "../../../runtime/types.js";
@@ -14,7 +14,8 @@ import { checkUdfCall, type Udf } from "./udfs.js";
 export type Report = (code: Code, span: A.Span, message: string, opts?: DiagnosticOptions) => void;
 
 export type Binding =
-  | { kind: "param"; type: FlowType; ident: A.Ident }
+  /** `origin`: where the parameter's type comes from (the stream's source or the step that made its elements). */
+  | { kind: "param"; type: FlowType; ident: A.Ident; origin?: Label }
   | { kind: "const"; type: FlowType }
   | { kind: "stream"; what: "source" | "stream" }
   /** An imported function; `udf` is absent when its import had an error. */
@@ -45,6 +46,9 @@ const show = (t: FlowType) => `\`${typeToString(t)}\``;
 const isNum = (t: FlowType) => t.kind === "int" || t.kind === "float";
 
 export class ExprChecker {
+  /** Where a named type is declared, for labels. */
+  typeDeclaration: (name: string) => A.Span | undefined = () => undefined;
+
   constructor(
     private readonly report: Report,
     readonly types: Map<A.Expr, FlowType>,
@@ -226,12 +230,19 @@ export class ExprChecker {
   private member(e: A.MemberExpr, scope: Scope): FlowType {
     const t = this.check(e.object, scope);
     if (t.kind === "unknown") return t;
+    // A lambda parameter's fields: point also at where its type comes from.
+    const b = e.object.kind === "name" ? scope.lookup(e.object.name.name) : undefined;
+    const labels: Label[] = b?.kind === "param" && b.origin ? [b.origin] : [];
+    const declared = t.kind === "record" && t.name ? this.typeDeclaration(t.name) : undefined;
+    if (declared && labels.length === 0) labels.push({ span: declared, message: `\`${(t as { name: string }).name}\` is declared here` });
     if (t.kind === "optional") {
-      this.report("FLOW2006", e.object.span, `This value may be missing, so its field \`${e.property.name}\` cannot be read directly.`, { label: "may be missing", hints: ["give a default with `??` first"] });
+      const hint = t.inner.kind === "record" ? `give a default record first, as in \`(${sourceText(e.object)} ?? { ${t.inner.fields.filter((f) => !f.optional).map((f) => `${f.name}: ${defaultFor(f.type)}`).join(", ")} }).${e.property.name}\`` : "give a default with `??` first";
+      this.report("FLOW2006", e.object.span, `This value may be missing, so its field \`${e.property.name}\` cannot be read directly.`, { label: "may be missing", hints: [hint] });
       return T.unknown;
     }
     if (t.kind !== "record") {
-      this.report("FLOW2005", e.property.span, `${show(t)} has no fields, so \`.${e.property.name}\` does not exist.`, { label: "no such field" });
+      const hints = t.kind === "array" && t.element.kind === "record" && t.element.fields.some((f) => f.name === e.property.name) ? [`it is an array of records: pick one, as in \`${sourceText(e.object)}[0].${e.property.name}\``] : [];
+      this.report("FLOW2005", e.property.span, `${show(t)} has no fields, so \`.${e.property.name}\` does not exist.`, { label: "no such field", labels, hints });
       return T.unknown;
     }
     const f = t.fields.find((x) => x.name === e.property.name);
@@ -239,6 +250,7 @@ export class ExprChecker {
       const close = suggest(e.property.name, t.fields.map((x) => x.name));
       this.report("FLOW2005", e.property.span, `${t.name ? `The type \`${t.name}\`` : "This record"} has no field named \`${e.property.name}\`.`, {
         label: "unknown field",
+        labels,
         hints: close ? [`did you mean \`${close}\`?`] : [`its fields are ${t.fields.map((x) => `\`${x.name}\``).join(", ") || "none"}`],
       });
       return T.unknown;
@@ -378,8 +390,27 @@ function binaryHint(op: A.BinaryOp, l: FlowType, r: FlowType): string[] {
   if ((op === "==" || op === "!=") && (l.kind === "record" || l.kind === "array")) return ["compare fields one by one; records and arrays have no `==`"];
   if (op === "+" && (l.kind === "string" || r.kind === "string")) return ["convert the other side with `toString(...)`"];
   if ((op === "&&" || op === "||") && (l.kind !== "bool" || r.kind !== "bool")) return ["both sides must be bool; compare first, for example `x > 0`"];
+  if ((l.kind === "string" && isNum(r)) || (isNum(l) && r.kind === "string")) {
+    return [["==", "!=", "<", "<=", ">", ">="].includes(op) ? "convert the number with `toString(...)`, or the string with `toInt(...)` or `toFloat(...)`" : "convert the string with `toInt(...)` or `toFloat(...)`"];
+  }
   if (isNum(l) !== isNum(r)) return ["convert with `toInt(...)` or `toFloat(...)`"];
   return [];
+}
+
+/** A short expression as written (names and field paths), for hints. */
+function sourceText(e: A.Expr): string {
+  switch (e.kind) {
+    case "name":
+      return e.name.name;
+    case "member":
+      return `${sourceText(e.object)}.${e.property.name}`;
+    case "paren":
+      return `(${sourceText(e.expr)})`;
+    case "index":
+      return `${sourceText(e.object)}[${e.index.kind === "int" ? e.index.raw : "i"}]`;
+    default:
+      return "x";
+  }
 }
 
 function defaultFor(t: FlowType): string {
@@ -392,6 +423,8 @@ function defaultFor(t: FlowType): string {
       return "0.0";
     case "array":
       return "[]";
+    case "record":
+      return `{ ${t.fields.filter((f) => !f.optional).map((f) => `${f.name}: ${defaultFor(f.type)}`).join(", ")} }`;
     default:
       return "0";
   }

@@ -3,7 +3,7 @@
 // it finds, all in one run. Never throws for a user's mistake.
 import { basename, extname } from "node:path";
 import type * as A from "../../ast.js";
-import { diagnostic, type Diagnostic, type DiagnosticOptions } from "../../diagnostics/diagnostic.js";
+import { diagnostic, type Diagnostic, type DiagnosticOptions, type Label } from "../../diagnostics/diagnostic.js";
 import type { Code } from "../../diagnostics/codes.js";
 import { AGGREGATES, CONFIG_KEYS, OPERATOR_MAP, OPERATORS, WINDOW_KINDS } from "../../operators.js";
 import { BUILTIN_MAP } from "../../builtins.js";
@@ -51,6 +51,8 @@ class Checker {
   private readonly sinkNames = new Map<string, Sink>();
   /** `errors: NAME` streams, by NAME: the source whose bad records they carry. */
   private readonly errorStreams = new Map<string, { source: A.SourceDecl; name: A.Ident }>();
+  /** The input of the operator being checked: its lambdas' parameters get their types from it. */
+  private origin: Stream | null = null;
 
   constructor(
     private readonly file: SourceFile,
@@ -72,7 +74,12 @@ class Checker {
       steps: new Map(),
       udfs: new Map(),
     };
-    this.exprs = new ExprChecker(
+    this.exprs = this.makeExprChecker();
+    this.exprs.typeDeclaration = (name) => this.typeDecls.get(name)?.name.span;
+  }
+
+  private makeExprChecker(): ExprChecker {
+    return new ExprChecker(
       (code, span, message, opts) => this.report(code, span, message, opts),
       this.result.types,
       this.result.constStrings,
@@ -446,7 +453,9 @@ class Checker {
       this.windowWithoutAggregate(input, step.span);
       input = { ...input, window: null };
     }
+    this.origin = input;
     const out = this.operator(input, step, name);
+    this.origin = null;
     if (out && !info.supported) {
       this.report("FLOW2018", call.callee.span, `The operator \`${name}\` is not supported yet: it is parsed and checked, but this release cannot run it.`, { label: "not supported yet", hints: ["see docs/language.md for what runs today"] });
     }
@@ -521,7 +530,7 @@ class Checker {
         if (on) {
           if (on.kind !== "lambda" || on.params.length !== 2) this.report("FLOW2010", on.span, "`on:` needs a lambda of two parameters, as in `on: (a, b) => a.user == b.id`.");
           else {
-            const t = this.lambda(on, [elem, other?.type ?? T.unknown]);
+            const t = this.lambda(on, [elem, other?.type ?? T.unknown], [input, other]);
             if (t.kind !== "bool" && t.kind !== "unknown") this.report("FLOW2006", on.body.span, `\`on:\` needs a condition (a bool), but this is ${show(t)}.`);
           }
         }
@@ -688,15 +697,31 @@ class Checker {
     return { lambda: l, body: this.lambda(l, params) };
   }
 
-  private lambda(l: A.LambdaExpr, params: FlowType[]): FlowType {
+  private lambda(l: A.LambdaExpr, params: FlowType[], origins: (Stream | null)[] = params.map(() => this.origin)): FlowType {
     const names = new Map<string, Binding>();
     l.params.forEach((p, i) => {
       const t = params[i] ?? T.unknown;
       if (names.has(p.name)) this.report("FLOW2009", p.span, `The parameter \`${p.name}\` is declared twice.`);
-      names.set(p.name, { kind: "param", type: t, ident: p });
+      const origin = this.originLabel(p.name, origins[i] ?? null);
+      names.set(p.name, origin ? { kind: "param", type: t, ident: p, origin } : { kind: "param", type: t, ident: p });
       this.result.paramTypes.set(p, t);
     });
     return this.exprs.check(l.body, this.constScope().child(names));
+  }
+
+  /**
+   * Where a lambda parameter's type comes from: the declared type of a source, or the step that
+   * made the stream's elements (operators that keep the elements, such as filter, are skipped).
+   */
+  private originLabel(param: string, s: Stream | null): Label | undefined {
+    while (s?.kind === "op" && (s.op === "filter" || s.op === "keyBy" || s.op === "window")) s = s.input;
+    if (!s || s.type.kind === "unknown") return undefined;
+    if (s.kind === "source") {
+      if (this.errorStreams.has(s.name)) return { span: s.span, message: `\`${param}\` is a bad record of \`${s.decl.name.name}\`: ${show(s.type)}` };
+      return { span: s.decl.type.span, message: `\`${param}\` is an element of \`${s.name}\`, declared here` };
+    }
+    const made = s.kind === "op" && s.lambda && (s.op === "map" || s.op === "flatMap") ? s.lambda.body.span : s.kind === "op" ? s.step.call.span : s.step.span;
+    return { span: made, message: `\`${param}\` is an element of ${show(s.type)}, made here` };
   }
 
   /** Checks named arguments against the allowed names; returns them by name. Positional ones are left to the caller. */
