@@ -2,7 +2,8 @@
 // they import), a record on which one throws is reported with the call's position and skipped,
 // `--fail-on-error` and `failOnError: true` stop the job instead, and `flowc compile` writes the
 // transpiled modules the .js plan imports, so `flowc run NAME.plan.js` works under plain Node.
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -64,6 +65,21 @@ describe("a job calling imported functions", () => {
     expect(readFileSync(join(out, "readings.plan.js"), "utf8")).toContain('from "./readings.plan.udfs/udfs.js"');
     expect(readFileSync(join(out, "readings.plan.udfs/udfs.js"), "utf8")).toContain('from "./lib/math.js"');
     expect(existsSync(join(out, "readings.plan.udfs/lib/math.js"))).toBe(true);
+    // The readable plan type-checks against the UDF module's own declarations.
+    writeFileSync(
+      join(work, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { strict: true, noEmit: true, target: "es2022", module: "esnext", moduleResolution: "bundler", allowImportingTsExtensions: true, lib: ["es2023"], types: [], paths: { "flowc/runtime": [join(ROOT, "runtime/plan.ts")] } },
+        include: ["compiled/*.plan.ts"],
+      }),
+    );
+    let tscOutput = "";
+    try {
+      execFileSync(join(ROOT, "node_modules/.bin/tsc"), ["-p", join(work, "tsconfig.json")], { encoding: "utf8" });
+    } catch (e) {
+      tscOutput = (e as { stdout: string }).stdout;
+    }
+    expect(tscOutput).toBe("");
     rmSync(join(work, "udfs.ts"), { force: false });
     try {
       const r = flowc(["run", join(out, "readings.plan.js"), "--progress", "none"], { input: "s1,20,C\n" });

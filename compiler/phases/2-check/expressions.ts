@@ -276,7 +276,7 @@ export class ExprChecker {
     const bound = scope.lookup(name);
     if (bound?.kind === "udf") {
       const argTypes = e.args.map((a) => this.check(a.value, scope));
-      return bound.udf ? checkUdfCall(bound.udf, e, argTypes, this.report) : T.unknown;
+      return bound.udf ? checkUdfCall(bound.udf, e, argTypes, this.report, this.types) : T.unknown;
     }
     if (!b) {
       for (const a of e.args) if (a.value.kind !== "lambda") this.check(a.value, scope);

@@ -17,6 +17,7 @@ import { ExprChecker, Scope, type Binding } from "./expressions.js";
 import type { CheckedProgram, ConstantInfo, LogicalAggregate, OpStream, Sink, SourceStream, Stream } from "./logical.js";
 import { assignable, isKeyable } from "./types.js";
 import { loadImport, resolveImport } from "./udfs.js";
+import { findMismatch } from "./mismatch.js";
 import { ERROR_RECORD, errorsArg, withoutErrorsArg } from "./error-streams.js";
 import { ERRORS_CONNECTOR } from "../../../runtime/exec/error-streams.js";
 
@@ -883,8 +884,9 @@ class Checker {
   private testRecords(value: A.Expr, elem: FlowType | undefined, what: string): FlowType | null {
     if (value.kind !== "array" || !elem) return this.exprs.check(value, this.constScope());
     for (const x of value.elements) {
-      const t = this.exprs.check(x, this.constScope());
-      if (!assignable(t, elem)) this.report("FLOW2006", x.span, `${what} must be ${show(elem)}, but this one is ${show(t)}.`, { label: show(t), hints: elem.kind === "record" && elem.name ? [`\`${elem.name}\` is \`${typeToString(elem, true)}\``] : [] });
+      this.exprs.check(x, this.constScope());
+      const m = findMismatch(x, elem, this.result.types, what);
+      if (m) this.report("FLOW2006", m.span, m.message, { label: m.label, hints: elem.kind === "record" && elem.name ? [`\`${elem.name}\` is \`${typeToString(elem, true)}\``] : [] });
     }
     this.result.types.set(value, T.array(elem));
     return null;

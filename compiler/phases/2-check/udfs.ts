@@ -17,6 +17,7 @@ import type { Label } from "../../diagnostics/diagnostic.js";
 import { suggest } from "../../util/suggest.js";
 import { T, typeToString, type FlowType, type RecordField } from "../../../runtime/types.js";
 import type { Report } from "./expressions.js";
+import { findMismatch } from "./mismatch.js";
 import { assignable } from "./types.js";
 
 export interface UdfParam {
@@ -103,7 +104,7 @@ export function loadImport(decl: A.ImportDecl, modulePath: string, report: Repor
 }
 
 /** Checks a call of an imported function; returns its result type. */
-export function checkUdfCall(udf: Udf, call: A.CallExpr, argTypes: FlowType[], report: Report): FlowType {
+export function checkUdfCall(udf: Udf, call: A.CallExpr, argTypes: FlowType[], report: Report, types: ReadonlyMap<A.Expr, FlowType>): FlowType {
   const show = (t: FlowType) => `\`${typeToString(t)}\``;
   const min = udf.params.filter((p) => !p.optional).length;
   const max = udf.params.length;
@@ -119,6 +120,12 @@ export function checkUdfCall(udf: Udf, call: A.CallExpr, argTypes: FlowType[], r
     const want = p.optional && p.type.kind !== "optional" ? { kind: "optional" as const, inner: p.type } : p.type;
     if (!assignable(t, want)) {
       const missing = t.kind === "optional" && assignable(t.inner, want);
+      // A record or array literal: point at the part that does not fit.
+      const m = !missing && (a.value.kind === "record" || a.value.kind === "array") ? findMismatch(a.value, want, types, `The parameter \`${p.name}\` of \`${udf.name}\``) : undefined;
+      if (m) {
+        report("FLOW2006", m.span, m.message, { label: m.label, hints: [udf.signature] });
+        return;
+      }
       report("FLOW2006", a.value.span, missing ? `This value may be missing, but the parameter \`${p.name}\` of \`${udf.name}\` needs one.` : `The parameter \`${p.name}\` of \`${udf.name}\` is ${show(p.type)}, but this is ${show(t)}.`, {
         label: show(t),
         hints: missing ? ["give a default with `??`"] : [udf.signature],
