@@ -36,6 +36,12 @@ export class Scope {
     return new Scope(names, this);
   }
 
+  /** Imported functions in scope. */
+  functionNames(): string[] {
+    const own = [...this.names].filter(([, b]) => b.kind === "udf").map(([n]) => n);
+    return [...own, ...(this.parent?.functionNames() ?? [])];
+  }
+
   valueNames(): string[] {
     const own = [...this.names].filter(([, b]) => b.kind === "param" || b.kind === "const").map(([n]) => n);
     return [...own, ...(this.parent?.valueNames() ?? [])];
@@ -190,7 +196,7 @@ export class ExprChecker {
     if (l.kind === "unknown" || r.kind === "unknown") return this.guessResult(e.op, l, r);
     for (const [side, t] of [[e.left, l], [e.right, r]] as const) {
       if (t.kind === "optional") {
-        this.report("FLOW2006", side.span, `This value may be missing (${show(t.inner)} from an optional field), so \`${e.op}\` cannot use it directly.`, {
+        this.report("FLOW2006", side.span, `This value may be missing (it is ${show(t.inner)} or nothing), so \`${e.op}\` cannot use it directly.`, {
           label: "may be missing",
           hints: [`give a default: \`(... ?? ${defaultFor(t.inner)})\``],
         });
@@ -283,7 +289,7 @@ export class ExprChecker {
       const hints: string[] = [];
       if (OPERATOR_MAP.has(name)) hints.push(`\`${name}\` is a pipeline operator: apply it to a stream with \`|> ${name}(...)\``);
       else {
-        const close = suggest(name, BUILTINS.map((x) => x.name));
+        const close = suggest(name, [...scope.functionNames(), ...BUILTINS.map((x) => x.name)]);
         if (close) hints.push(`did you mean \`${close}\`?`);
       }
       this.report("FLOW2003", e.callee.span, `I cannot find a function named \`${name}\`.`, { label: "unknown function", hints });
