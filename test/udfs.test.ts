@@ -3,10 +3,11 @@
 // `--fail-on-error` and `failOnError: true` stop the job instead, and `flowc compile` writes the
 // transpiled modules the .js plan imports, so `flowc run NAME.plan.js` works under plain Node.
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { analyze, SourceFile } from "../compiler/index.js";
 import { flowc, ROOT } from "./helpers/cli.js";
 
 let work: string;
@@ -19,6 +20,24 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const lines = (s: string) => s.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+
+describe("reading the module", () => {
+  it("reads it again when the module or a module it imports changed", () => {
+    const dir = mkdtempSync(join(tmpdir(), "flowc-udf-cache-"));
+    try {
+      writeFileSync(join(dir, "types.ts"), "export type Label = string;\n");
+      writeFileSync(join(dir, "udfs.ts"), 'import type { Label } from "./types.ts";\nexport function tag(s: string): Label { return s; }\n');
+      const file = new SourceFile(join(dir, "job.flow"), 'import { tag } from "./udfs.ts"\nsource lines: string = stdin()\nlines |> map(l => tag(l)) |> sink stdout()\n');
+      expect(analyze(file).diagnostics).toEqual([]);
+      // The imported module changes (a later mtime): the result type no longer maps to Flow.
+      writeFileSync(join(dir, "types.ts"), "export type Label = string | number;\n");
+      utimesSync(join(dir, "types.ts"), new Date(), new Date(Date.now() + 5000));
+      expect(analyze(file).diagnostics.map((d) => d.code)).toEqual(["FLOW2032"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("a job calling imported functions", () => {
   it("calls them with the right arguments and uses their results", () => {

@@ -1,7 +1,7 @@
 // Imported TypeScript functions (UDFs): reads the module an `import { f } from "./udfs.ts"` names
 // with ts-morph's bundled TypeScript, maps each imported function's parameter and return types to
-// Flow types, and checks calls against them. A module is read once per change of its file (the
-// editor re-checks on every keystroke).
+// Flow types, and checks calls against them. A module is read again only when it or a local module
+// it imports changed (the editor re-checks on every keystroke).
 //
 // TypeScript → Flow: `number` → float (an alias named `int`, `timestamp` or `duration`, as in
 // `type int = number`, gives that Flow type); `string`; `boolean` → bool; `T[]` and
@@ -44,7 +44,8 @@ export interface Udf {
 type Export = { ok: true; params: UdfParam[]; result: FlowType } | { ok: false; message: string; label: string; at: Label };
 
 interface ModuleInfo {
-  mtimeMs: number;
+  /** Modification times of the module and the local modules it imports, when read. */
+  mtimes: Map<string, number>;
   exports: Map<string, Export>;
   /** Every export's name, functions or not, for "did you mean". */
   names: string[];
@@ -138,9 +139,8 @@ export function checkUdfCall(udf: Udf, call: A.CallExpr, argTypes: FlowType[], r
 // ---------------------------------------------------------------- reading TypeScript
 
 function readModule(path: string): ModuleInfo {
-  const mtimeMs = statSync(path).mtimeMs;
   const known = cache.get(path);
-  if (known && known.mtimeMs === mtimeMs) return known;
+  if (known && [...known.mtimes].every(([f, t]) => mtimeOf(f) === t)) return known;
   const project = new Project({
     compilerOptions: {
       strict: true,
@@ -176,12 +176,20 @@ function readModule(path: string): ModuleInfo {
     .getSourceFiles()
     .filter((f) => !f.isDeclarationFile() && !f.isInNodeModules() && !program.isSourceFileDefaultLibrary(f.compilerNode))
     .map((f) => resolve(f.getFilePath()));
-  const info = { mtimeMs, exports, names, files };
+  const info = { mtimes: new Map([path, ...files].map((f) => [f, mtimeOf(f)])), exports, names, files };
   cache.set(path, info);
   return info;
 }
 
 /** A type with no Flow equivalent: what kind of type it is, and how it is written. */
+function mtimeOf(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
 class Unsupported extends Error {
   constructor(
     readonly what: string,
