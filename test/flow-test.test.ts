@@ -39,6 +39,12 @@ describe("flowc test", () => {
     expect(r.stdout).toContain("FAIL: 1 passed, 2 failed");
   });
 
+  it("runs a program over optional fields, nested records, `??` and `? :` as its test expects", () => {
+    const r = flowc(["test", "test/fixtures/flow-test/types.flow"]);
+    expect(r.stdout).toContain("  ✓ defaults for optional fields and nested records\n");
+    expect(r.code).toBe(0);
+  });
+
   it("exits 1 when a file does not compile, with its errors", () => {
     const r = flowc(["test", "test/fixtures/check/test-block/input.flow"]);
     expect(r.code).toBe(1);

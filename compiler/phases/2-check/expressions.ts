@@ -8,7 +8,7 @@ import type { DiagnosticOptions, Label } from "../../diagnostics/diagnostic.js";
 import { OPERATOR_MAP } from "../../operators.js";
 import { suggest } from "../../util/suggest.js";
 import { T, typeToString, type FlowType } from "../../../runtime/types.js";
-import { unify } from "./types.js";
+import { assignable, unify } from "./types.js";
 import { checkUdfCall, type Udf } from "./udfs.js";
 
 export type Report = (code: Code, span: A.Span, message: string, opts?: DiagnosticOptions) => void;
@@ -49,6 +49,16 @@ export class Scope {
 }
 
 const show = (t: FlowType) => `\`${typeToString(t)}\``;
+
+/**
+ * The common type of two values (branches, elements, a value and its default): their unification,
+ * or else the one the other fits into, so a record literal that leaves out optional fields fits a
+ * named record type (`o.ship ?? { city: "" }` with `ship?: Address`).
+ */
+function join(a: FlowType, b: FlowType): FlowType | null {
+  return unify(a, b) ?? (assignable(b, a) ? a : assignable(a, b) ? b : null);
+}
+
 const isNum = (t: FlowType) => t.kind === "int" || t.kind === "float";
 
 export class ExprChecker {
@@ -135,7 +145,7 @@ export class ExprChecker {
     let first: A.Expr | undefined;
     for (const x of e.elements) {
       const t = this.check(x, scope);
-      const u = unify(elem, t);
+      const u = join(elem, t);
       if (u === null) {
         this.report("FLOW2006", x.span, `The elements of an array must have one type: this one is ${show(t)}, but the first is ${show(elem)}.`, {
           label: show(t),
@@ -186,7 +196,7 @@ export class ExprChecker {
         this.report("FLOW2019", e.opSpan, `The left side of \`??\` is ${show(l)}, which is never missing, so the default is never used.`, { severity: "warning" });
         return l;
       }
-      const u = unify(l.inner, r);
+      const u = join(l.inner, r);
       if (u === null) {
         this.report("FLOW2006", e.right.span, `The default after \`??\` must be ${show(l.inner)} like the value before it, but it is ${show(r)}.`, { label: show(r) });
         return l.inner;
@@ -222,7 +232,7 @@ export class ExprChecker {
     if (t.kind !== "bool" && t.kind !== "unknown") this.mismatch(e.test, "bool", t, "the condition of `? :` must be a bool");
     const a = this.check(e.then, scope);
     const b = this.check(e.else, scope);
-    const u = unify(a, b);
+    const u = join(a, b);
     if (u === null) {
       this.report("FLOW2006", e.else.span, `Both branches of \`? :\` must have one type, but this one is ${show(b)} and the other ${show(a)}.`, {
         label: show(b),

@@ -2,7 +2,7 @@
 // differ (equality, indexing); built-ins emit their own code (builtins.ts).
 import type * as A from "../../ast.js";
 import { BUILTIN_MAP, type EmitContext } from "../../builtins.js";
-import type { FlowType } from "../../../runtime/types.js";
+import { sameType, type FlowType } from "../../../runtime/types.js";
 
 const RESERVED = new Set(
   (
@@ -68,8 +68,10 @@ export function emitExpr(e: A.Expr, ctx: ExprContext): string {
       return mangle(e.name.name);
     case "paren":
       return `(${emitExpr(e.expr, ctx)})`;
-    case "array":
-      return `[${e.elements.map((x) => emitExpr(x, ctx)).join(", ")}]`;
+    case "array": {
+      const t = ctx.types.get(e);
+      return `[${e.elements.map((x) => typed(x, t?.kind === "array" ? t.element : undefined, ctx)).join(", ")}]`;
+    }
     case "record":
       return `{ ${e.fields.map((f) => `${f.name.name}: ${emitExpr(f.value, ctx)}`).join(", ")} }`;
     case "unary":
@@ -80,11 +82,13 @@ export function emitExpr(e: A.Expr, ctx: ExprContext): string {
       const op = e.op === "==" ? "===" : e.op === "!=" ? "!==" : e.op;
       // `??` cannot be mixed with `&&`/`||` without parentheses in JavaScript.
       const l = e.op === "??" || e.left.kind === "binary" && e.left.op === "??" ? `(${emitExpr(e.left, ctx)})` : wrap(e.left, p, ctx);
-      const r = e.op === "??" ? `(${emitExpr(e.right, ctx)})` : wrap(e.right, p + 1, ctx);
+      const r = e.op === "??" ? `(${typed(e.right, ctx.types.get(e), ctx)})` : wrap(e.right, p + 1, ctx);
       return `${l} ${op} ${r}`;
     }
-    case "conditional":
-      return `${wrap(e.test, 1, ctx)} ? ${emitExpr(e.then, ctx)} : ${emitExpr(e.else, ctx)}`;
+    case "conditional": {
+      const t = ctx.types.get(e);
+      return `${wrap(e.test, 1, ctx)} ? ${typed(e.then, t, ctx)} : ${typed(e.else, t, ctx)}`;
+    }
     case "member":
       return `${wrap(e.object, 9, ctx)}.${e.property.name}`;
     case "index":
@@ -107,6 +111,19 @@ export function emitExpr(e: A.Expr, ctx: ExprContext): string {
     case "missing":
       throw new Error(`internal: cannot emit a ${e.kind} expression`);
   }
+}
+
+/**
+ * A record or array literal where a value of a wider type is expected (a default after `??`, a
+ * branch, an element) is asserted to that type: Flow lets `{ city: "" }` stand for an `Address`
+ * whose other fields are optional, but TypeScript would infer a union without them.
+ */
+function typed(e: A.Expr, t: FlowType | undefined, ctx: ExprContext): string {
+  const s = emitExpr(e, ctx);
+  if (!t || (e.kind !== "record" && e.kind !== "array") || (t.kind !== "record" && t.kind !== "array")) return s;
+  const own = ctx.types.get(e);
+  if (own && sameType(own, t)) return s;
+  return `(${s} as ${tsType(t)})`;
 }
 
 function needsParens(e: A.Expr): boolean {
