@@ -75,12 +75,7 @@ class Checker {
       steps: new Map(),
       udfs: new Map(),
     };
-    this.exprs = this.makeExprChecker();
-    this.exprs.typeDeclaration = (name) => this.typeDecls.get(name)?.name.span;
-  }
-
-  private makeExprChecker(): ExprChecker {
-    return new ExprChecker(
+    this.exprs = new ExprChecker(
       (code, span, message, opts) => this.report(code, span, message, opts),
       this.result.types,
       this.result.constStrings,
@@ -89,6 +84,7 @@ class Checker {
         return typeof v === "string" ? v : undefined;
       },
     );
+    this.exprs.typeDeclaration = (name) => this.typeDecls.get(name)?.name.span;
   }
 
   private report(code: Code, span: A.Span, message: string, opts?: DiagnosticOptions): void {
@@ -112,6 +108,7 @@ class Checker {
           this.config(item);
           break;
         case "import":
+          // Read in collect(), before any call is checked.
           break;
         case "source":
           this.source(item);
