@@ -53,4 +53,5 @@ export const CONFIG_KEYS = [
   { name: "checkpoint", type: "duration", doc: "Interval between checkpoints (checkpointing itself comes in a later release; the value is checked and recorded in the plan)." },
   { name: "keyGroups", type: "int", doc: "Number of key groups (default 128); the maximum number of partitions. Fixed for a job's life." },
   { name: "batchSize", type: "int", doc: "Records per batch between operators (default 1024)." },
+  { name: "failOnError", type: "bool", doc: "When true, a record that fails inside an operator (an imported function threw) stops the job with an error instead of being reported and skipped (default false; `flowc run --fail-on-error` sets it)." },
 ] as const;

@@ -13,6 +13,8 @@ export class SourceFile {
   constructor(
     readonly path: string,
     readonly text: string,
+    /** Directory that relative imports (`import { f } from "./udfs.ts"`) resolve against; default the path's directory. */
+    readonly baseDir?: string,
   ) {
     this.lineStarts = [0];
     for (let i = 0; i < text.length; i++) {

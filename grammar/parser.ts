@@ -761,18 +761,32 @@ class FlowParser extends EmbeddedActionsParser {
     { recoveryValueFunc: this.missingExpr },
   );
 
-  private binaryLevel(name: string, operand: (occurrence: number) => A.Expr, ops: TokenType[]) {
+  /**
+   * One precedence level. `mistaken` are tokens people write for one of its operators (`and` for
+   * `&&`, `=` for `==` inside brackets): read as that operator, with an error that says so, so the
+   * rest of the expression is still checked rather than lost to a missing-comma cascade.
+   */
+  private binaryLevel(name: string, operand: (occurrence: number) => A.Expr, ops: TokenType[], mistaken: { token: TokenType; image: string; means: A.BinaryOp; inBrackets?: boolean }[] = []) {
+    const isMistaken = () => {
+      const t = this.LA(1);
+      return mistaken.find((m) => t.tokenType === m.token && t.image === m.image && (!m.inBrackets || this.brackets.length > 0));
+    };
     return this.RULE(
       name,
       (): A.Expr => {
         let left = operand(1);
-        this.MANY(() => {
-          const op = this.OR(ops.map((t) => ({ ALT: () => this.CONSUME(t) })));
-          const opSpan = this.sp(op);
-          const right = operand(2);
-          this.ACTION(() => {
-            left = { kind: "binary", op: op.image as A.BinaryOp, opSpan, left, right, span: this.to(left.span.start) };
-          });
+        this.MANY({
+          GATE: () => ops.includes(this.LA(1).tokenType) || isMistaken() !== undefined,
+          DEF: () => {
+            const wrong = isMistaken();
+            const op = this.OR([...ops, ...new Set(mistaken.map((m) => m.token))].map((t) => ({ ALT: () => this.CONSUME(t) })));
+            const opSpan = this.sp(op);
+            const right = operand(2);
+            this.ACTION(() => {
+              if (wrong) this.notes.push({ span: opSpan, message: `Flow has no operator \`${wrong.image}\`.`, label: "not an operator", hints: [`did you mean \`${wrong.means}\`?`] });
+              left = { kind: "binary", op: wrong ? wrong.means : (op.image as A.BinaryOp), opSpan, left, right, span: this.to(left.span.start) };
+            });
+          },
         });
         return left;
       },
@@ -784,9 +798,9 @@ class FlowParser extends EmbeddedActionsParser {
   multiplicative = this.binaryLevel("multiplicative", (i) => this.subrule(i, this.unary), [T.Star, T.Slash, T.Percent]);
   additive = this.binaryLevel("additive", (i) => this.subrule(i, this.multiplicative), [T.Plus, T.Minus]);
   comparison = this.binaryLevel("comparison", (i) => this.subrule(i, this.additive), [T.Lt, T.LtEq, T.Gt, T.GtEq]);
-  equality = this.binaryLevel("equality", (i) => this.subrule(i, this.comparison), [T.EqEq, T.NotEq]);
-  logicalAnd = this.binaryLevel("logicalAnd", (i) => this.subrule(i, this.equality), [T.AndAnd]);
-  logicalOr = this.binaryLevel("logicalOr", (i) => this.subrule(i, this.logicalAnd), [T.OrOr]);
+  equality = this.binaryLevel("equality", (i) => this.subrule(i, this.comparison), [T.EqEq, T.NotEq], [{ token: T.Equals, image: "=", means: "==", inBrackets: true }]);
+  logicalAnd = this.binaryLevel("logicalAnd", (i) => this.subrule(i, this.equality), [T.AndAnd], [{ token: T.Identifier, image: "and", means: "&&" }]);
+  logicalOr = this.binaryLevel("logicalOr", (i) => this.subrule(i, this.logicalAnd), [T.OrOr], [{ token: T.Identifier, image: "or", means: "||" }]);
   coalesce = this.binaryLevel("coalesce", (i) => this.subrule(i, this.logicalOr), [T.QuestionQuestion]);
 
   unary = this.RULE(

@@ -23,6 +23,8 @@ export interface PlanConfig {
   checkpointIntervalMs: number | null;
   /** Records per batch handed between operators. */
   batchSize: number;
+  /** A record that fails inside an operator fails the job (absent: it is reported and skipped). */
+  failOnError?: boolean;
 }
 
 export interface ExecutionPlan {

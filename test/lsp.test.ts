@@ -306,7 +306,7 @@ test "u" {
   expect ordered <|>
 }
 `);
-    expect(await completions(f.uri, f.at[0]!)).toEqual(["partitions", "checkpoint", "keyGroups", "batchSize"]);
+    expect(await completions(f.uri, f.at[0]!)).toEqual(["partitions", "checkpoint", "keyGroups", "batchSize", "failOnError"]);
     expect(await completions(f.uri, f.at[1]!)).toEqual(["count", "sum", "min", "max", "avg", "reduce"]);
     expect(await completions(f.uri, f.at[2]!)).toEqual(["lines"]);
     expect(await completions(f.uri, f.at[3]!)).toEqual(["out"]);

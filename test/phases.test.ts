@@ -24,7 +24,8 @@ function cases(phase: string): string[] {
 
 function source(phase: string, name: string): SourceFile {
   // A stable relative path, so goldens do not depend on where the repository is.
-  return new SourceFile(`${name}.flow`, readFileSync(join(FIXTURES, phase, name, "input.flow"), "utf8"));
+  // Imports resolve against the fixture's directory (some fixtures import a udfs.ts beside them).
+  return new SourceFile(`${name}.flow`, readFileSync(join(FIXTURES, phase, name, "input.flow"), "utf8"), join(FIXTURES, phase, name));
 }
 
 function plainDiagnostics(file: SourceFile): string {
@@ -50,8 +51,9 @@ describe("error code fixtures", () => {
 
   it("every syntax, name, type and graph error code has a fixture", () => {
     const dirs = [...cases("errors"), ...cases("parse")];
-    // FLOW4001 is an internal error: no valid or invalid program should produce it.
-    const missing = ALL_CODES.filter((c) => c !== "FLOW4001" && !dirs.some((d) => d.startsWith(c)));
+    // FLOW4001 is an internal error: no valid or invalid program should produce it. FLOW2018 marks
+    // constructs parsed before their runtime exists; every construct of this release runs.
+    const missing = ALL_CODES.filter((c) => c !== "FLOW4001" && c !== "FLOW2018" && !dirs.some((d) => d.startsWith(c)));
     expect(missing, "codes without a fixture directory test/fixtures/{errors,parse}/<CODE>-<slug>").toEqual([]);
     expect(Object.keys(CODES).length).toBeGreaterThan(30);
   });

@@ -255,6 +255,10 @@ async function planSource(file: string, io: Io): Promise<string | undefined> {
     const r = await compile(src, { outDir: tmp, sourceDir: dirname(resolve(file)) });
     printDiagnostics(io, r.diagnostics, [src], "pretty");
     if (hasErrors(r.diagnostics) || !r.emitted) return undefined;
+    if (r.emitted.files.length > 0) {
+      printProblem(io, `${file} imports TypeScript functions: such jobs cannot run on a cluster yet (the plan is stored alone, without its functions)`, undefined, "run it with `flowc run`, or use built-in functions");
+      return undefined;
+    }
     return r.emitted.js;
   } finally {
     await rm(tmp, { recursive: true, force: true });

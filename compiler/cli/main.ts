@@ -80,7 +80,11 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       const jsPath = join(outDir, `${r.emitted.baseName}.js`);
       writeFileSync(tsPath, r.emitted.ts);
       writeFileSync(jsPath, r.emitted.js);
-      if (o.format !== "json") io.stderr.write(`wrote ${tsPath}\nwrote ${jsPath}\n`);
+      for (const f of r.emitted.files) {
+        mkdirSync(dirname(join(outDir, f.path)), { recursive: true });
+        writeFileSync(join(outDir, f.path), f.text);
+      }
+      if (o.format !== "json") io.stderr.write(`wrote ${tsPath}\nwrote ${jsPath}\n${r.emitted.files.some((f) => f.path.endsWith(".js")) ? `wrote ${join(outDir, `${r.emitted.baseName}.udfs`)}/ (the imported functions, as JavaScript)\n` : ""}`);
     });
 
   program
@@ -91,9 +95,10 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .addOption(new Option("--progress <mode>", "progress display").choices(["auto", "bar", "lines", "none"]).default("auto"))
     .addOption(new Option("--progress-interval <seconds>", "seconds between plain progress lines").argParser(positiveInt).default(5))
     .option("-q, --quiet", "no progress and no summary")
+    .option("--fail-on-error", "stop the job at the first record that fails inside an operator (overrides config `failOnError`)")
     .addOption(formatOption())
-    .action(async (file: string, o: { partitions?: number; progress: "auto"; progressInterval: number; quiet?: boolean; format: DiagnosticFormat }) => {
-      code = await runCommand(file, { ...(o.partitions === undefined ? {} : { partitions: o.partitions }), progress: o.progress, progressInterval: o.progressInterval, quiet: o.quiet ?? false, format: o.format }, io);
+    .action(async (file: string, o: { partitions?: number; progress: "auto"; progressInterval: number; quiet?: boolean; failOnError?: boolean; format: DiagnosticFormat }) => {
+      code = await runCommand(file, { ...(o.partitions === undefined ? {} : { partitions: o.partitions }), ...(o.failOnError ? { failOnError: true } : {}), progress: o.progress, progressInterval: o.progressInterval, quiet: o.quiet ?? false, format: o.format }, io);
     });
 
   program
@@ -114,6 +119,15 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       mkdirSync(dirname(resolve(o.output)), { recursive: true });
       writeFileSync(o.output, text);
       io.stderr.write(`wrote ${o.output}\n`);
+    });
+
+  program
+    .command("test")
+    .description("run the test blocks of .flow files (directories: every .flow file in them); exit 1 if one fails")
+    .argument("[files...]", ".flow files or directories (default: the current directory)")
+    .action(async (files: string[]) => {
+      const { testCommand } = await import("./test.js");
+      code = await testCommand(files, io);
     });
 
   program

@@ -1,10 +1,11 @@
 // How the CLI talks to a person: colour decided here (not by picocolors' own detection, which turns
 // colour on under CI), diagnostics in the chosen format, and runtime problems without stack traces.
+import { readFileSync } from "node:fs";
 import pc from "picocolors";
 import type { SourceLoc } from "../../runtime/plan.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { renderDiagnostics, summarize, type DiagnosticFormat } from "../diagnostics/render.js";
-import type { SourceFile } from "../source.js";
+import { SourceFile } from "../source.js";
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -23,7 +24,20 @@ export function colors(io: Io, stream: "stdout" | "stderr" = "stderr") {
 }
 
 export function printDiagnostics(io: Io, diags: readonly Diagnostic[], files: SourceFile[], format: DiagnosticFormat): void {
-  const lookup = (p: string) => files.find((f) => f.path === p);
+  // Labels may point into an imported TypeScript module: read it to show the lines.
+  const others = new Map<string, SourceFile | undefined>();
+  const lookup = (p: string) => {
+    const known = files.find((f) => f.path === p);
+    if (known || !/\.(m|c)?ts$/.test(p)) return known;
+    if (!others.has(p)) {
+      try {
+        others.set(p, new SourceFile(p, readFileSync(p, "utf8")));
+      } catch {
+        others.set(p, undefined);
+      }
+    }
+    return others.get(p);
+  };
   if (format === "json") {
     io.stdout.write(renderDiagnostics(diags, lookup, "json") + "\n");
     return;

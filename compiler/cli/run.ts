@@ -2,7 +2,6 @@
 // and reports as it goes: bad records with their position, progress over bounded input (a bar on
 // a terminal, plain periodic lines otherwise), and a summary at the end.
 import { createHash } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -13,6 +12,7 @@ import type { BadRecord } from "../../runtime/connectors/api.js";
 import { hasErrors } from "../diagnostics/diagnostic.js";
 import type { DiagnosticFormat } from "../diagnostics/render.js";
 import { compile, readSource } from "../index.js";
+import { loadEmitted } from "./load-plan.js";
 import { colors, formatBytes, formatCount, printDiagnostics, printProblem, type Io } from "./output.js";
 
 export interface RunFlags {
@@ -22,6 +22,8 @@ export interface RunFlags {
   /** Seconds between plain progress lines. */
   progressInterval: number;
   quiet: boolean;
+  /** Stop at the first record that fails inside an operator. */
+  failOnError?: boolean;
 }
 
 /** Bad records and failed records shown one by one before only counting. */
@@ -55,17 +57,9 @@ export async function runCommand(target: string, flags: RunFlags, io: Io): Promi
     const r = await compile(file, { outDir: dir, sourceDir: dirname(resolve(target)) });
     printDiagnostics(io, r.diagnostics, [file], flags.format);
     if (hasErrors(r.diagnostics) || !r.emitted) return 1;
-    mkdirSync(dir, { recursive: true });
-    // A fresh name each run: Node caches imported modules by URL within a process.
-    const path = join(dir, `${r.emitted.baseName}.${Date.now()}.${process.pid}.mjs`);
-    writeFileSync(path, r.emitted.js);
-    moduleUrl = pathToFileURL(path).href;
-    try {
-      mod = (await import(moduleUrl)) as PlanModule;
-    } finally {
-      // Loaded: the file is no longer needed, and runs would otherwise pile them up.
-      rmSync(path, { force: true });
-    }
+    // The plan's sourceDir is relative to `dir`; a run directory inside it would shift it, so the
+    // .flow file's directory is passed as baseDir.
+    ({ mod, moduleUrl } = await loadEmitted(r.emitted, dir));
     baseDir = dirname(resolve(target));
   }
   return execute(mod, moduleUrl, baseDir, flags, io);
@@ -92,6 +86,7 @@ async function execute(mod: PlanModule, moduleUrl: string, baseDir: string | und
   try {
     job = new Job(mod, {
       ...(flags.partitions === undefined ? {} : { partitions: flags.partitions }),
+      ...(flags.failOnError ? { failOnError: true } : {}),
       ...(baseDir ? { baseDir } : {}),
       moduleUrl,
       signal: abort.signal,

@@ -41,6 +41,10 @@ export const CODES = {
   FLOW2017: error("operator not defined for these operand types"),
   FLOW2018: error("not supported yet"),
   FLOW2019: warning("`??` on a value that is never missing"),
+  // imported TypeScript functions (UDFs)
+  FLOW2030: error("cannot import the module"),
+  FLOW2031: error("no such exported function"),
+  FLOW2032: error("TypeScript type with no Flow equivalent"),
   // ---- graph rules
   FLOW3001: error("pipeline without a sink"),
   FLOW3002: error("a sink must be the last step"),

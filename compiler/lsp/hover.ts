@@ -96,8 +96,10 @@ function identHover(d: FlowDocument, id: A.Ident, path: AstNode[]): string | und
         const s = c.sinks.find((x) => x.name === sym.name);
         return code(`sink ${sym.name}: ${s ? showType(s.type) : "unknown"}`) + "\n\nA named sink: tests compare what reaches it with `expect`.";
       }
-      case "udf":
-        return code(`import { ${sym.name} } from ${(sym.node as A.ImportDecl).from.raw}`) + "\n\nAn imported TypeScript function.";
+      case "udf": {
+        const u = c.udfs.get(sym.name);
+        return code(`import { ${sym.name} } from ${(sym.node as A.ImportDecl).from.raw}`) + (u ? `\n\n\`${u.signature}\`: an imported TypeScript function, in Flow types.` : "\n\nAn imported TypeScript function.");
+      }
     }
   }
   if (!parent) return undefined;

@@ -1,7 +1,7 @@
 // Go to definition, find references, rename and document symbols, all over the symbol table of
-// compiler/query/symbols.ts. The compiler does not read imported TypeScript files yet, so a call of
-// an imported function goes to the function's `export` in the .ts file when a plain text search
-// finds it there, else to its name in the import; on the import's path, to the file itself.
+// compiler/query/symbols.ts. A call of an imported function goes to the function's `export` in the
+// .ts file when a plain text search finds it there, else to its name in the import; on the import's
+// path, to the file itself.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";

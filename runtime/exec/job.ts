@@ -14,7 +14,8 @@ import { WindowAggregateOperator } from "../operators/window-aggregate.js";
 import { SessionAggregateOperator } from "../operators/window-session.js";
 import type { Operator, OperatorContext, OperatorState } from "../operators/operator.js";
 import { SinkOperator } from "../operators/sink.js";
-import { PLAN_VERSION, type ChainFn, type PlanModule, type PlanNode, type SourceLoc, type ValueFn } from "../plan.js";
+import { PLAN_VERSION, type ChainFn, type PlanModule, type PlanNode, type SinkNode, type SourceLoc, type ValueFn } from "../plan.js";
+import { ERRORS_CONNECTOR, ErrorStreamReader } from "./error-streams.js";
 import { keyGroupRange } from "./keys.js";
 import type { Batch, ControlEvent } from "./messages.js";
 import { Output, type Receiver, type Target } from "./output.js";
@@ -55,6 +56,8 @@ export interface RunOptions {
   stdout?: NodeJS.WritableStream;
   /** Replaces named sources with fixed records (tests). */
   sourceOverrides?: Record<string, readonly unknown[]>;
+  /** Replaces sinks (tests collect what reaches them): a writer for the node, or undefined to open its connector. */
+  sinkOverride?: (node: SinkNode, partition: number) => SinkWriter | undefined;
   reporter?: RunReporter;
   /** Aborting ends every source as if its input had ended: windows flush, sinks close. */
   signal?: AbortSignal;
@@ -66,6 +69,11 @@ export interface RunOptions {
   attempt?: number;
   /** Milliseconds without input after which a watermark partition stops holding event time back (default 2000). */
   idleTimeoutMs?: number;
+  /**
+   * A record that fails inside an operator (an imported function threw) fails the whole job instead
+   * of being reported and skipped. Default: the plan's `config.failOnError`.
+   */
+  failOnError?: boolean;
 }
 
 export interface SourceStats {
@@ -125,6 +133,8 @@ export class Job {
   private pressure: Promise<void>[] = [];
   private readonly readers: { task: Task; reader: SourceReader; stats: SourceStats }[] = [];
   private readonly timedOps: Operator[] = [];
+  /** Error streams by the name of the source whose bad records they carry. */
+  private readonly errorStreams = new Map<string, ErrorStreamReader[]>();
   readonly snapshots = new Map<number, OperatorState[]>();
 
   constructor(
@@ -199,6 +209,8 @@ export class Job {
       await this.abort();
       throw toJobError(e);
     }
+    // An error stream whose source does not run in this process never gets a record.
+    for (const [source, readers] of this.errorStreams) if (!this.readers.some((r) => r.stats.name === source)) for (const r of readers) r.end();
     this.wire();
     if (this.opts.restore) for (const t of this.localTasks()) t.operator.restore(this.opts.restore);
   }
@@ -264,6 +276,12 @@ export class Job {
   }
 
   private async openSource(node: PlanNode & { kind: "source" }): Promise<SourceReader> {
+    if (node.connector.type === ERRORS_CONNECTOR) {
+      const reader = new ErrorStreamReader();
+      const origin = String(node.connector.args.source);
+      this.errorStreams.set(origin, [...(this.errorStreams.get(origin) ?? []), reader]);
+      return reader;
+    }
     const connector = SOURCES[node.connector.type];
     if (!connector) throw new JobError(`this runtime has no source connector \`${node.connector.type}\``, node.loc);
     return connector.open(node.connector, {
@@ -279,6 +297,8 @@ export class Job {
   }
 
   private async openSink(node: PlanNode & { kind: "sink" }, partition: number, partitions: number): Promise<SinkWriter> {
+    const override = this.opts.sinkOverride?.(node, partition);
+    if (override) return override;
     const connector = SINKS[node.connector.type];
     if (!connector) throw new JobError(`this runtime has no sink connector \`${node.connector.type}\``, node.loc);
     return connector.open(node.connector, {
@@ -350,10 +370,10 @@ export class Job {
    * Stops at once without flushing windows (a cluster worker whose tasks moved under a new epoch,
    * or a failed peer): run() rejects with a JobError carrying `reason`.
    */
-  async cancel(reason: string): Promise<void> {
+  async cancel(reason: string, loc?: SourceLoc, hint?: string): Promise<void> {
     if (this.cancelled) return;
     this.cancelled = true;
-    this.rejectRun(new JobError(reason));
+    this.rejectRun(new JobError(reason, loc, hint));
     await this.abort();
   }
 
@@ -406,6 +426,7 @@ export class Job {
       }
     } finally {
       await r.reader.close();
+      for (const e of this.errorStreams.get(r.stats.name) ?? []) e.end();
     }
     if (!this.cancelled) r.task.finish();
   }
@@ -450,11 +471,22 @@ export class Job {
   private badRecord(bad: BadRecord): void {
     this.stats.badRecords++;
     this.opts.reporter?.badRecord?.(bad);
+    for (const e of this.errorStreams.get(bad.source) ?? []) e.push(bad);
   }
 
   private recordFailed(record: unknown, error: unknown, where: string): void {
     this.stats.failedRecords++;
     const message = error instanceof Error ? error.message : String(error);
+    // A call of an imported function tags what it throws with the call's `file:line:column`.
+    const at = (error as { where?: unknown } | null)?.where;
+    if (typeof at === "string") where = at;
+    if (this.opts.failOnError ?? this.mod.plan.config.failOnError ?? false) {
+      if (this.stats.failedRecords > 1) return;
+      const [, file, line, column] = /^(.*?):(\d+)(?::(\d+))?$/.exec(where) ?? [];
+      const loc = file ? { file, line: Number(line), column: Number(column ?? 1), endLine: Number(line), endColumn: Number(column ?? 1) } : undefined;
+      void this.cancel(`a record failed at ${where}: ${message}\n    ${JSON.stringify(record) ?? String(record)}`, loc, "the job stops at the first failed record (--fail-on-error or `failOnError: true`); without it, failed records are reported and skipped");
+      return;
+    }
     this.opts.reporter?.recordFailed?.({ where, record, message });
   }
 }

@@ -4,19 +4,22 @@
 import type * as A from "../../ast.js";
 import { BUILTIN_MAP, BUILTINS } from "../../builtins.js";
 import type { Code } from "../../diagnostics/codes.js";
-import type { DiagnosticOptions } from "../../diagnostics/diagnostic.js";
+import type { DiagnosticOptions, Label } from "../../diagnostics/diagnostic.js";
 import { OPERATOR_MAP } from "../../operators.js";
 import { suggest } from "../../util/suggest.js";
 import { T, typeToString, type FlowType } from "../../../runtime/types.js";
-import { unify } from "./types.js";
+import { assignable, unify } from "./types.js";
+import { checkUdfCall, type Udf } from "./udfs.js";
 
 export type Report = (code: Code, span: A.Span, message: string, opts?: DiagnosticOptions) => void;
 
 export type Binding =
-  | { kind: "param"; type: FlowType; ident: A.Ident }
+  /** `origin`: where the parameter's type comes from (the stream's source or the step that made its elements). */
+  | { kind: "param"; type: FlowType; ident: A.Ident; origin?: Label }
   | { kind: "const"; type: FlowType }
   | { kind: "stream"; what: "source" | "stream" }
-  | { kind: "udf" };
+  /** An imported function; `udf` is absent when its import had an error. */
+  | { kind: "udf"; udf?: Udf };
 
 /** Names visible in an expression: lambda parameters over constants over streams. */
 export class Scope {
@@ -33,6 +36,12 @@ export class Scope {
     return new Scope(names, this);
   }
 
+  /** Imported functions in scope. */
+  functionNames(): string[] {
+    const own = [...this.names].filter(([, b]) => b.kind === "udf").map(([n]) => n);
+    return [...own, ...(this.parent?.functionNames() ?? [])];
+  }
+
   valueNames(): string[] {
     const own = [...this.names].filter(([, b]) => b.kind === "param" || b.kind === "const").map(([n]) => n);
     return [...own, ...(this.parent?.valueNames() ?? [])];
@@ -40,9 +49,22 @@ export class Scope {
 }
 
 const show = (t: FlowType) => `\`${typeToString(t)}\``;
+
+/**
+ * The common type of two values (branches, elements, a value and its default): their unification,
+ * or else the one the other fits into, so a record literal that leaves out optional fields fits a
+ * named record type (`o.ship ?? { city: "" }` with `ship?: Address`).
+ */
+function join(a: FlowType, b: FlowType): FlowType | null {
+  return unify(a, b) ?? (assignable(b, a) ? a : assignable(a, b) ? b : null);
+}
+
 const isNum = (t: FlowType) => t.kind === "int" || t.kind === "float";
 
 export class ExprChecker {
+  /** Where a named type is declared, for labels. */
+  typeDeclaration: (name: string) => A.Span | undefined = () => undefined;
+
   constructor(
     private readonly report: Report,
     readonly types: Map<A.Expr, FlowType>,
@@ -123,7 +145,7 @@ export class ExprChecker {
     let first: A.Expr | undefined;
     for (const x of e.elements) {
       const t = this.check(x, scope);
-      const u = unify(elem, t);
+      const u = join(elem, t);
       if (u === null) {
         this.report("FLOW2006", x.span, `The elements of an array must have one type: this one is ${show(t)}, but the first is ${show(elem)}.`, {
           label: show(t),
@@ -174,7 +196,7 @@ export class ExprChecker {
         this.report("FLOW2019", e.opSpan, `The left side of \`??\` is ${show(l)}, which is never missing, so the default is never used.`, { severity: "warning" });
         return l;
       }
-      const u = unify(l.inner, r);
+      const u = join(l.inner, r);
       if (u === null) {
         this.report("FLOW2006", e.right.span, `The default after \`??\` must be ${show(l.inner)} like the value before it, but it is ${show(r)}.`, { label: show(r) });
         return l.inner;
@@ -184,7 +206,7 @@ export class ExprChecker {
     if (l.kind === "unknown" || r.kind === "unknown") return this.guessResult(e.op, l, r);
     for (const [side, t] of [[e.left, l], [e.right, r]] as const) {
       if (t.kind === "optional") {
-        this.report("FLOW2006", side.span, `This value may be missing (${show(t.inner)} from an optional field), so \`${e.op}\` cannot use it directly.`, {
+        this.report("FLOW2006", side.span, `This value may be missing (it is ${show(t.inner)} or nothing), so \`${e.op}\` cannot use it directly.`, {
           label: "may be missing",
           hints: [`give a default: \`(... ?? ${defaultFor(t.inner)})\``],
         });
@@ -210,7 +232,7 @@ export class ExprChecker {
     if (t.kind !== "bool" && t.kind !== "unknown") this.mismatch(e.test, "bool", t, "the condition of `? :` must be a bool");
     const a = this.check(e.then, scope);
     const b = this.check(e.else, scope);
-    const u = unify(a, b);
+    const u = join(a, b);
     if (u === null) {
       this.report("FLOW2006", e.else.span, `Both branches of \`? :\` must have one type, but this one is ${show(b)} and the other ${show(a)}.`, {
         label: show(b),
@@ -224,12 +246,19 @@ export class ExprChecker {
   private member(e: A.MemberExpr, scope: Scope): FlowType {
     const t = this.check(e.object, scope);
     if (t.kind === "unknown") return t;
+    // A lambda parameter's fields: point also at where its type comes from.
+    const b = e.object.kind === "name" ? scope.lookup(e.object.name.name) : undefined;
+    const labels: Label[] = b?.kind === "param" && b.origin ? [b.origin] : [];
+    const declared = t.kind === "record" && t.name ? this.typeDeclaration(t.name) : undefined;
+    if (declared && labels.length === 0) labels.push({ span: declared, message: `\`${(t as { name: string }).name}\` is declared here` });
     if (t.kind === "optional") {
-      this.report("FLOW2006", e.object.span, `This value may be missing, so its field \`${e.property.name}\` cannot be read directly.`, { label: "may be missing", hints: ["give a default with `??` first"] });
+      const hint = t.inner.kind === "record" ? `give a default record first, as in \`(${sourceText(e.object)} ?? { ${t.inner.fields.filter((f) => !f.optional).map((f) => `${f.name}: ${defaultFor(f.type)}`).join(", ")} }).${e.property.name}\`` : "give a default with `??` first";
+      this.report("FLOW2006", e.object.span, `This value may be missing, so its field \`${e.property.name}\` cannot be read directly.`, { label: "may be missing", hints: [hint] });
       return T.unknown;
     }
     if (t.kind !== "record") {
-      this.report("FLOW2005", e.property.span, `${show(t)} has no fields, so \`.${e.property.name}\` does not exist.`, { label: "no such field" });
+      const hints = t.kind === "array" && t.element.kind === "record" && t.element.fields.some((f) => f.name === e.property.name) ? [`it is an array of records: pick one, as in \`${sourceText(e.object)}[0].${e.property.name}\``] : [];
+      this.report("FLOW2005", e.property.span, `${show(t)} has no fields, so \`.${e.property.name}\` does not exist.`, { label: "no such field", labels, hints });
       return T.unknown;
     }
     const f = t.fields.find((x) => x.name === e.property.name);
@@ -237,6 +266,7 @@ export class ExprChecker {
       const close = suggest(e.property.name, t.fields.map((x) => x.name));
       this.report("FLOW2005", e.property.span, `${t.name ? `The type \`${t.name}\`` : "This record"} has no field named \`${e.property.name}\`.`, {
         label: "unknown field",
+        labels,
         hints: close ? [`did you mean \`${close}\`?`] : [`its fields are ${t.fields.map((x) => `\`${x.name}\``).join(", ") || "none"}`],
       });
       return T.unknown;
@@ -261,15 +291,15 @@ export class ExprChecker {
     const b = BUILTIN_MAP.get(name);
     const bound = scope.lookup(name);
     if (bound?.kind === "udf") {
-      for (const a of e.args) this.check(a.value, scope);
-      return T.unknown;
+      const argTypes = e.args.map((a) => this.check(a.value, scope));
+      return bound.udf ? checkUdfCall(bound.udf, e, argTypes, this.report, this.types) : T.unknown;
     }
     if (!b) {
       for (const a of e.args) if (a.value.kind !== "lambda") this.check(a.value, scope);
       const hints: string[] = [];
       if (OPERATOR_MAP.has(name)) hints.push(`\`${name}\` is a pipeline operator: apply it to a stream with \`|> ${name}(...)\``);
       else {
-        const close = suggest(name, BUILTINS.map((x) => x.name));
+        const close = suggest(name, [...scope.functionNames(), ...BUILTINS.map((x) => x.name)]);
         if (close) hints.push(`did you mean \`${close}\`?`);
       }
       this.report("FLOW2003", e.callee.span, `I cannot find a function named \`${name}\`.`, { label: "unknown function", hints });
@@ -376,8 +406,27 @@ function binaryHint(op: A.BinaryOp, l: FlowType, r: FlowType): string[] {
   if ((op === "==" || op === "!=") && (l.kind === "record" || l.kind === "array")) return ["compare fields one by one; records and arrays have no `==`"];
   if (op === "+" && (l.kind === "string" || r.kind === "string")) return ["convert the other side with `toString(...)`"];
   if ((op === "&&" || op === "||") && (l.kind !== "bool" || r.kind !== "bool")) return ["both sides must be bool; compare first, for example `x > 0`"];
+  if ((l.kind === "string" && isNum(r)) || (isNum(l) && r.kind === "string")) {
+    return [["==", "!=", "<", "<=", ">", ">="].includes(op) ? "convert the number with `toString(...)`, or the string with `toInt(...)` or `toFloat(...)`" : "convert the string with `toInt(...)` or `toFloat(...)`"];
+  }
   if (isNum(l) !== isNum(r)) return ["convert with `toInt(...)` or `toFloat(...)`"];
   return [];
+}
+
+/** A short expression as written (names and field paths), for hints. */
+function sourceText(e: A.Expr): string {
+  switch (e.kind) {
+    case "name":
+      return e.name.name;
+    case "member":
+      return `${sourceText(e.object)}.${e.property.name}`;
+    case "paren":
+      return `(${sourceText(e.expr)})`;
+    case "index":
+      return `${sourceText(e.object)}[${e.index.kind === "int" ? e.index.raw : "i"}]`;
+    default:
+      return "x";
+  }
 }
 
 function defaultFor(t: FlowType): string {
@@ -390,6 +439,8 @@ function defaultFor(t: FlowType): string {
       return "0.0";
     case "array":
       return "[]";
+    case "record":
+      return `{ ${t.fields.filter((f) => !f.optional).map((f) => `${f.name}: ${defaultFor(f.type)}`).join(", ")} }`;
     default:
       return "0";
   }

@@ -3,7 +3,7 @@
 // it finds, all in one run. Never throws for a user's mistake.
 import { basename, extname } from "node:path";
 import type * as A from "../../ast.js";
-import { diagnostic, type Diagnostic, type DiagnosticOptions } from "../../diagnostics/diagnostic.js";
+import { diagnostic, type Diagnostic, type DiagnosticOptions, type Label } from "../../diagnostics/diagnostic.js";
 import type { Code } from "../../diagnostics/codes.js";
 import { AGGREGATES, CONFIG_KEYS, OPERATOR_MAP, OPERATORS, WINDOW_KINDS } from "../../operators.js";
 import { BUILTIN_MAP } from "../../builtins.js";
@@ -18,6 +18,10 @@ import type { CheckedProgram, ConstantInfo, LateStream, LogicalAggregate, OpStre
 import { assignable, isKeyable } from "./types.js";
 import { collectLateNames, hasEventTime, type LateDecl } from "./windows.js";
 import { splitJoinCondition } from "./join.js";
+import { loadImport, resolveImport } from "./udfs.js";
+import { findMismatch } from "./mismatch.js";
+import { ERROR_RECORD, errorsArg, withoutErrorsArg } from "./error-streams.js";
+import { ERRORS_CONNECTOR } from "../../../runtime/exec/error-streams.js";
 
 export type { CheckedProgram, Stream, Sink, SourceStream, OpStream, UnionStream, JoinStream, LateStream, LogicalAggregate } from "./logical.js";
 
@@ -56,6 +60,10 @@ class Checker {
   /** Pipelines checked ahead of their turn (their window's late elements were needed earlier). */
   private readonly checkedPipelines = new Set<A.PipelineStmt>();
   private readonly pipelinesInProgress = new Set<A.PipelineStmt>();
+  /** `errors: NAME` streams, by NAME: the source whose bad records they carry. */
+  private readonly errorStreams = new Map<string, { source: A.SourceDecl; name: A.Ident }>();
+  /** The input of the operator being checked: its lambdas' parameters get their types from it. */
+  private origin: Stream | null = null;
 
   constructor(
     private readonly file: SourceFile,
@@ -75,6 +83,7 @@ class Checker {
       sinks: [],
       constStrings: new Map(),
       steps: new Map(),
+      udfs: new Map(),
     };
     this.exprs = new ExprChecker(
       (code, span, message, opts) => this.report(code, span, message, opts),
@@ -85,6 +94,7 @@ class Checker {
         return typeof v === "string" ? v : undefined;
       },
     );
+    this.exprs.typeDeclaration = (name) => this.typeDecls.get(name)?.name.span;
   }
 
   private report(code: Code, span: A.Span, message: string, opts?: DiagnosticOptions): void {
@@ -108,7 +118,7 @@ class Checker {
           this.config(item);
           break;
         case "import":
-          this.report("FLOW2018", item.span, "Importing TypeScript functions is not supported yet.", { hints: ["use the built-in functions for now (see docs/language.md)"] });
+          // Read in collect(), before any call is checked.
           break;
         case "source":
           this.source(item);
@@ -139,11 +149,25 @@ class Checker {
         else this.typeDecls.set(item.name.name, item);
       } else if (item.kind === "const" || item.kind === "source" || item.kind === "stream") {
         this.declare(item.name, item);
+        const errors = item.kind === "source" ? errorsArg(item.connector) : undefined;
+        if (errors?.value.kind === "name" && item.kind === "source") {
+          const name = errors.value.name;
+          if (this.decls.has(name.name)) this.duplicate(name, this.identOf(name.name), "name");
+          else {
+            this.decls.set(name.name, item);
+            this.errorStreams.set(name.name, { source: item, name });
+          }
+        } else if (errors) {
+          this.report("FLOW2008", errors.value.span, "`errors:` takes the name of a new stream for the source's bad records, as in `errors: badClicks`.", { label: "not a name" });
+        }
       } else if (item.kind === "import") {
         for (const n of item.names) {
           this.declare(n, item);
           this.imported.add(n.name);
         }
+        // Read before any expression is checked: calls anywhere in the file need the signatures.
+        const udfs = loadImport(item, resolveImport(this.file, item.from.value), (code, span, message, opts) => this.report(code, span, message, opts));
+        for (const [name, udf] of udfs) if (this.decls.get(name) === item) this.result.udfs.set(name, udf);
       }
     }
     for (const late of collectLateNames(this.program)) {
@@ -175,13 +199,17 @@ class Checker {
   }
 
   private declare(name: A.Ident, decl: Decl | A.ImportDecl): void {
-    const prev = this.decls.get(name.name);
-    if (prev) {
-      const prevIdent = prev.kind === "import" ? prev.names.find((n) => n.name === name.name)! : prev.name;
-      this.duplicate(name, prevIdent, "name");
+    if (this.decls.has(name.name)) {
+      this.duplicate(name, this.identOf(name.name), "name");
       return;
     }
     this.decls.set(name.name, decl);
+  }
+
+  /** Where a declared name is declared. */
+  private identOf(name: string): A.Ident {
+    const prev = this.decls.get(name)!;
+    return this.errorStreams.get(name)?.name ?? (prev.kind === "import" ? prev.names.find((n) => n.name === name)! : prev.name);
   }
 
   private duplicate(name: A.Ident, prev: A.Ident, what: string): void {
@@ -283,7 +311,10 @@ class Checker {
             return constant()?.type ?? T.unknown;
           },
         });
-      } else if (d.kind === "import") names.set(name, { kind: "udf" });
+      } else if (d.kind === "import") {
+        const udf = this.result.udfs.get(name);
+        names.set(name, udf ? { kind: "udf", udf } : { kind: "udf" });
+      }
       else names.set(name, { kind: "stream", what: d.kind });
     }
     return new Scope(names);
@@ -308,7 +339,7 @@ class Checker {
       seen.set(key, e.key);
       const v = evalConst(e.value, (n) => this.constValue(n));
       if (t.kind !== "unknown" && t.kind !== spec.type) {
-        this.report("FLOW2012", e.value.span, `\`${key}\` must be ${spec.type === "int" ? "an int" : "a duration such as `5s`"}, but this is ${show(t)}.`, { label: show(t) });
+        this.report("FLOW2012", e.value.span, `\`${key}\` must be ${spec.type === "int" ? "an int" : spec.type === "bool" ? "`true` or `false`" : "a duration such as `5s`"}, but this is ${show(t)}.`, { label: show(t) });
         continue;
       }
       if (v === undefined) {
@@ -335,6 +366,9 @@ class Checker {
           if (n < 10) bad(`\`checkpoint\` must be at least 10ms.`);
           else c.checkpointIntervalMs = n;
           break;
+        case "failOnError":
+          if (v === true) c.failOnError = true;
+          break;
       }
     }
     if (this.result.config.partitions > this.result.config.keyGroups) {
@@ -349,9 +383,19 @@ class Checker {
     if (known) return known;
     if (this.decls.get(decl.name.name) !== decl) return null;
     const type = this.typeExpr(decl.type);
-    const connector = this.connector(decl.connector, "source", type);
+    const connector = this.connector(withoutErrorsArg(decl.connector), "source", type);
     const s: SourceStream = { kind: "source", name: decl.name.name, decl, connector: connector ?? { type: decl.connector.callee.name, args: {} }, type, keyType: null, window: null, span: decl.name.span };
     this.result.sources.set(decl.name.name, s);
+    return s;
+  }
+
+  /** The bad records of a source, as a stream: a source node of its own in the plan (connector `errors`). */
+  private errorStream(name: A.Ident, source: A.SourceDecl): SourceStream {
+    const known = this.result.sources.get(name.name);
+    if (known) return known;
+    this.used.add(source.name.name);
+    const s: SourceStream = { kind: "source", name: name.name, decl: source, connector: { type: ERRORS_CONNECTOR, args: { source: source.name.name } }, type: ERROR_RECORD, keyType: null, window: null, span: name.span };
+    this.result.sources.set(name.name, s);
     return s;
   }
 
@@ -384,6 +428,8 @@ class Checker {
       case "name": {
         const d = this.decls.get(e.name.name);
         this.used.add(e.name.name);
+        const errors = this.errorStreams.get(e.name.name);
+        if (errors) return this.errorStream(errors.name, errors.source);
         if (d?.kind === "source") return this.source(d);
         if (d?.kind === "stream") return this.stream(e.name.name);
         if (d?.kind === "const") {
@@ -462,7 +508,9 @@ class Checker {
       this.windowWithoutAggregate(input, step.span);
       input = { ...input, window: null };
     }
+    this.origin = input;
     const out = this.operator(input, step, name);
+    this.origin = null;
     if (out && !info.supported) {
       this.report("FLOW2018", call.callee.span, `The operator \`${name}\` is not supported yet: it is parsed and checked, but this release cannot run it.`, { label: "not supported yet", hints: ["see docs/language.md for what runs today"] });
     }
@@ -541,7 +589,7 @@ class Checker {
         if (on) {
           if (on.kind !== "lambda" || on.params.length !== 2) this.report("FLOW2010", on.span, "`on:` needs a lambda of two parameters, as in `on: (a, b) => a.user == b.id`.");
           else {
-            const t = this.lambda(on, [elem, other?.type ?? T.unknown]);
+            const t = this.lambda(on, [elem, other?.type ?? T.unknown], [input, other]);
             if (t.kind !== "bool" && t.kind !== "unknown") this.report("FLOW2006", on.body.span, `\`on:\` needs a condition (a bool), but this is ${show(t)}.`);
             else {
               keys = splitJoinCondition(on);
@@ -737,15 +785,31 @@ class Checker {
     return { lambda: l, body: this.lambda(l, params) };
   }
 
-  private lambda(l: A.LambdaExpr, params: FlowType[]): FlowType {
+  private lambda(l: A.LambdaExpr, params: FlowType[], origins: (Stream | null)[] = params.map(() => this.origin)): FlowType {
     const names = new Map<string, Binding>();
     l.params.forEach((p, i) => {
       const t = params[i] ?? T.unknown;
       if (names.has(p.name)) this.report("FLOW2009", p.span, `The parameter \`${p.name}\` is declared twice.`);
-      names.set(p.name, { kind: "param", type: t, ident: p });
+      const origin = this.originLabel(p.name, origins[i] ?? null);
+      names.set(p.name, origin ? { kind: "param", type: t, ident: p, origin } : { kind: "param", type: t, ident: p });
       this.result.paramTypes.set(p, t);
     });
     return this.exprs.check(l.body, this.constScope().child(names));
+  }
+
+  /**
+   * Where a lambda parameter's type comes from: the declared type of a source, or the step that
+   * made the stream's elements (operators that keep the elements, such as filter, are skipped).
+   */
+  private originLabel(param: string, s: Stream | null): Label | undefined {
+    while (s?.kind === "op" && (s.op === "filter" || s.op === "keyBy" || s.op === "window")) s = s.input;
+    if (!s || s.type.kind === "unknown") return undefined;
+    if (s.kind === "source") {
+      if (this.errorStreams.has(s.name)) return { span: s.span, message: `\`${param}\` is a bad record of \`${s.decl.name.name}\`: ${show(s.type)}` };
+      return { span: s.decl.type.span, message: `\`${param}\` is an element of \`${s.name}\`, declared here` };
+    }
+    const made = s.kind === "op" && s.lambda && (s.op === "map" || s.op === "flatMap") ? s.lambda.body.span : s.kind === "op" ? s.step.call.span : s.kind === "late" ? s.ident.span : s.step.span;
+    return { span: made, message: `\`${param}\` is an element of ${show(s.type)}, made here` };
   }
 
   /** Checks named arguments against the allowed names; returns them by name. Positional ones are left to the caller. */
@@ -915,11 +979,29 @@ class Checker {
 
   // ------------------------------------------------------------ tests and unused names
 
+  /**
+   * The records of a `given` or `expect`: an array literal is checked element by element against the
+   * stream's type (so records may leave optional fields out, and a wrong one is pointed at); the
+   * type of anything else is returned for the caller to compare.
+   */
+  private testRecords(value: A.Expr, elem: FlowType | undefined, what: string): FlowType | null {
+    if (value.kind !== "array" || !elem) return this.exprs.check(value, this.constScope());
+    for (const x of value.elements) {
+      this.exprs.check(x, this.constScope());
+      const m = findMismatch(x, elem, this.result.types, what);
+      if (m) this.report("FLOW2006", m.span, m.message, { label: m.label, hints: elem.kind === "record" && elem.name ? [`\`${elem.name}\` is \`${typeToString(elem, true)}\``] : [] });
+    }
+    this.result.types.set(value, T.array(elem));
+    return null;
+  }
+
   private test(item: A.TestDecl): void {
     for (const s of item.body) {
       if (s.kind === "given") {
         const d = this.decls.get(s.source.name);
-        const t = this.exprs.check(s.value, this.constScope());
+        const given = d?.kind === "source" ? (this.errorStreams.has(s.source.name) ? this.result.sources.get(s.source.name) : this.source(d)) : undefined;
+        const t = this.testRecords(s.value, given?.type, `The records given to \`${s.source.name}\``);
+        if (!t) continue;
         if (d?.kind !== "source") {
           const close = suggest(s.source.name, [...this.result.sources.keys()]);
           this.report("FLOW2001", s.source.span, `I cannot find a source named \`${s.source.name}\`.`, { hints: close ? [`did you mean \`${close}\`?`] : [] });
@@ -928,8 +1010,9 @@ class Checker {
         const src = this.result.sources.get(s.source.name);
         if (src && !assignable(t, T.array(src.type))) this.report("FLOW2006", s.value.span, `The given records must be an array of ${show(src.type)}, but this is ${show(t)}.`, { label: show(t) });
       } else {
-        const t = this.exprs.check(s.value, this.constScope());
         const sink = this.sinkNames.get(s.sink.name);
+        const t = this.testRecords(s.value, sink?.type, `The records expected at \`${s.sink.name}\``);
+        if (!t) continue;
         if (!sink) {
           const close = suggest(s.sink.name, [...this.sinkNames.keys()]);
           this.report("FLOW2001", s.sink.span, `I cannot find a sink named \`${s.sink.name}\`.`, { hints: [close ? `did you mean \`${close}\`?` : "name a sink with `|> sink stdout() as NAME`"] });

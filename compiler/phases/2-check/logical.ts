@@ -4,6 +4,7 @@ import type * as A from "../../ast.js";
 import type { SourceFile } from "../../source.js";
 import type { ConnectorSpec, ConstValue, PlanConfig, WindowSpec } from "../../../runtime/plan.js";
 import type { FlowType } from "../../../runtime/types.js";
+import type { Udf } from "./udfs.js";
 
 interface StreamBase {
   /** Type of the stream's elements. */
@@ -107,6 +108,8 @@ export interface CheckedProgram {
   sinks: Sink[];
   /** Constant values of string arguments that must be constant (regular expressions). */
   constStrings: Map<A.Expr, string>;
+  /** Imported functions whose import checked, by name. */
+  udfs: Map<string, Udf>;
   /** The stream each operator step produces (for the editor: hover shows it, and the plan node it became). */
   steps: Map<A.OperatorStep, Stream>;
 }

@@ -2,7 +2,7 @@
 // differ (equality, indexing); built-ins emit their own code (builtins.ts).
 import type * as A from "../../ast.js";
 import { BUILTIN_MAP, type EmitContext } from "../../builtins.js";
-import type { FlowType } from "../../../runtime/types.js";
+import { sameType, type FlowType } from "../../../runtime/types.js";
 
 const RESERVED = new Set(
   (
@@ -44,7 +44,11 @@ export function tsType(t: FlowType): string {
 export interface ExprContext extends EmitContext {
   types: Map<A.Expr, FlowType>;
   constStrings: Map<A.Expr, string>;
-  prelude(name: "at"): string;
+  prelude(name: "at" | "udf"): string;
+  /** Imported functions by name. */
+  udfs: ReadonlyMap<string, unknown>;
+  /** `file.flow:line:column` of a span, for the reports of records that fail there. */
+  where(span: A.Span): string;
 }
 
 const PREC: Record<string, number> = { "??": 1, "||": 2, "&&": 3, "==": 4, "!=": 4, "<": 5, "<=": 5, ">": 5, ">=": 5, "+": 6, "-": 6, "*": 7, "/": 7, "%": 7 };
@@ -64,8 +68,10 @@ export function emitExpr(e: A.Expr, ctx: ExprContext): string {
       return mangle(e.name.name);
     case "paren":
       return `(${emitExpr(e.expr, ctx)})`;
-    case "array":
-      return `[${e.elements.map((x) => emitExpr(x, ctx)).join(", ")}]`;
+    case "array": {
+      const t = ctx.types.get(e);
+      return `[${e.elements.map((x) => typed(x, t?.kind === "array" ? t.element : undefined, ctx)).join(", ")}]`;
+    }
     case "record":
       return `{ ${e.fields.map((f) => `${f.name.name}: ${emitExpr(f.value, ctx)}`).join(", ")} }`;
     case "unary":
@@ -76,16 +82,23 @@ export function emitExpr(e: A.Expr, ctx: ExprContext): string {
       const op = e.op === "==" ? "===" : e.op === "!=" ? "!==" : e.op;
       // `??` cannot be mixed with `&&`/`||` without parentheses in JavaScript.
       const l = e.op === "??" || e.left.kind === "binary" && e.left.op === "??" ? `(${emitExpr(e.left, ctx)})` : wrap(e.left, p, ctx);
-      const r = e.op === "??" ? `(${emitExpr(e.right, ctx)})` : wrap(e.right, p + 1, ctx);
+      const r = e.op === "??" ? `(${typed(e.right, ctx.types.get(e), ctx)})` : wrap(e.right, p + 1, ctx);
       return `${l} ${op} ${r}`;
     }
-    case "conditional":
-      return `${wrap(e.test, 1, ctx)} ? ${emitExpr(e.then, ctx)} : ${emitExpr(e.else, ctx)}`;
+    case "conditional": {
+      const t = ctx.types.get(e);
+      return `${wrap(e.test, 1, ctx)} ? ${typed(e.then, t, ctx)} : ${typed(e.else, t, ctx)}`;
+    }
     case "member":
       return `${wrap(e.object, 9, ctx)}.${e.property.name}`;
     case "index":
       return `${ctx.prelude("at")}(${emitExpr(e.object, ctx)}, ${emitExpr(e.index, ctx)})`;
     case "call": {
+      if (ctx.udfs.has(e.callee.name)) {
+        // Through a helper that tags what the function throws with the call's position.
+        const args = e.args.map((a) => emitExpr(a.value, ctx));
+        return `${ctx.prelude("udf")}(${JSON.stringify(ctx.where(e.span))}, ${mangle(e.callee.name)}${args.map((a) => `, ${a}`).join("")})`;
+      }
       const b = BUILTIN_MAP.get(e.callee.name);
       if (!b) throw new Error(`internal: no built-in ${e.callee.name} at emit`);
       const args = e.args.map((a) => emitExpr(a.value, ctx));
@@ -98,6 +111,19 @@ export function emitExpr(e: A.Expr, ctx: ExprContext): string {
     case "missing":
       throw new Error(`internal: cannot emit a ${e.kind} expression`);
   }
+}
+
+/**
+ * A record or array literal where a value of a wider type is expected (a default after `??`, a
+ * branch, an element) is asserted to that type: Flow lets `{ city: "" }` stand for an `Address`
+ * whose other fields are optional, but TypeScript would infer a union without them.
+ */
+function typed(e: A.Expr, t: FlowType | undefined, ctx: ExprContext): string {
+  const s = emitExpr(e, ctx);
+  if (!t || (e.kind !== "record" && e.kind !== "array") || (t.kind !== "record" && t.kind !== "array")) return s;
+  const own = ctx.types.get(e);
+  if (own && sameType(own, t)) return s;
+  return `(${s} as ${tsType(t)})`;
 }
 
 function needsParens(e: A.Expr): boolean {
