@@ -167,11 +167,17 @@ describe("splitting lines", () => {
     for (let i = 0; i < bytes.length; i++) splitter.push(bytes.subarray(i, i + 1), lines);
     splitter.end(lines);
     expect(lines).toEqual([
-      { number: 1, text: "héllo wörld" },
-      { number: 2, text: "€ and 😀" },
-      { number: 3, text: "" },
-      { number: 4, text: "last without newline" },
+      { number: 1, text: "héllo wörld", end: 18 },
+      { number: 2, text: "€ and 😀", end: 31 },
+      { number: 3, text: "", end: 32 },
+      { number: 4, text: "last without newline", end: bytes.length },
     ]);
+    // Resuming after line 2 at its byte offset numbers the rest as a whole read did.
+    const rest = new LineSplitter({ offset: 31, line: 2 });
+    const more: Line[] = [];
+    rest.push(bytes.subarray(31), more);
+    rest.end(more);
+    expect(more).toEqual(lines.slice(2));
   });
 
   it("gives a source whole records when a stream delivers tiny chunks", async () => {

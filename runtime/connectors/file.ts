@@ -12,7 +12,8 @@ import { ConnectorError } from "./api.js";
 import { ConnectorArgs, type TextFormat } from "./args.js";
 import { reason } from "./system-errors.js";
 import { openTextSink } from "./text-sink.js";
-import { openTextSource } from "./text-source.js";
+import { openTextSource, type TextPosition } from "./text-source.js";
+import { openStagedFileSink } from "../checkpoint/staged-file-sink.js";
 
 export const fileSource: SourceConnector = {
   kind: "source",
@@ -34,14 +35,15 @@ export const fileSource: SourceConnector = {
     } catch (e) {
       throw fail(e);
     }
-    const stream = createReadStream(resolved);
+    const resume = ctx.resume as TextPosition | undefined;
+    const stream = createReadStream(resolved, resume ? { start: resume.offset } : {});
     // Opening can still fail (permissions): say so now rather than from the first next().
     try {
       await once(stream, "open");
     } catch (e) {
       throw fail(e);
     }
-    return openTextSource(stream, ctx, { format: args.format(), origin: written, eager: false, totalBytes: size, readError: fail });
+    return openTextSource(stream, ctx, { format: args.format(), origin: written, eager: false, totalBytes: size, readError: fail, ...(resume ? { resume } : {}) });
   },
 };
 
@@ -63,7 +65,15 @@ export const fileSink: SinkConnector = {
     } catch (e) {
       throw new ConnectorError(`cannot create the output directory \`${written}\` (resolved to ${dir}): ${reason(e)}`, ctx.loc);
     }
-    if (ctx.partition === 0) await removeStaleParts(dir, written, format, ctx);
+    // A resumed job keeps every part file committed so far, also those of partitions it no longer has.
+    if (ctx.partition === 0 && !ctx.staging?.resumed) await removeStaleParts(dir, written, format, ctx);
+    if (ctx.staging) {
+      return openStagedFileSink(dir, final, ctx.staging, {
+        format,
+        type: ctx.elementType,
+        writeError: (file, e) => new ConnectorError(`cannot write \`${path.join(written, file)}\` (resolved to ${path.join(dir, file)}): ${reason(e)}`, ctx.loc),
+      });
+    }
     const stream = createWriteStream(path.join(dir, name));
     const fail = (e: unknown) => new ConnectorError(`cannot write \`${shown}\` (resolved to ${path.join(dir, name)}): ${reason(e)}`, ctx.loc);
     try {

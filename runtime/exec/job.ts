@@ -3,6 +3,7 @@
 // pushes each batch through the graph, and waits until every sink has closed.
 import { resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { JobCheckpointing } from "../checkpoint/coordinator.js";
 import { ConnectorError, type BadRecord, type SinkWriter, type SourceReader } from "../connectors/api.js";
 import { SINKS, SOURCES } from "../connectors/registry.js";
 import { AggregateOperator } from "../operators/aggregate.js";
@@ -59,6 +60,8 @@ export interface RunOptions {
   placement?: Placement;
   /** The attempt (cluster epoch): sinks stage their output until commit(). */
   attempt?: number;
+  /** Checkpointing (embedded mode): barriers from the sources, snapshots and staged sinks (runtime/checkpoint/). */
+  checkpoint?: JobCheckpointing;
 }
 
 export interface SourceStats {
@@ -134,7 +137,8 @@ export class Job {
     this.stats = { startedAt: Date.now(), sources: [], recordsIn: 0, recordsOut: 0, badRecords: 0, failedRecords: 0, backpressuredMs: 0 };
   }
 
-  private get baseDir(): string {
+  /** The directory relative connector paths resolve against. */
+  get baseDir(): string {
     if (this.opts.baseDir) return this.opts.baseDir;
     if (this.opts.moduleUrl) return resolve(dirname(fileURLToPath(this.opts.moduleUrl)), this.mod.plan.sourceDir);
     return process.cwd();
@@ -148,12 +152,14 @@ export class Job {
   async open(): Promise<void> {
     const plan = this.mod.plan;
     const hooks: TaskHooks = {
-      onSnapshot: (_task, id, state) => {
-        if (!state) return;
+      onSnapshot: (task, id, state, pauseMs) => {
+        this.opts.checkpoint?.onSnapshot(task, id, state, pauseMs);
+        if (!state || this.opts.checkpoint) return;
         let list = this.snapshots.get(id);
         if (!list) this.snapshots.set(id, (list = []));
         list.push(state);
       },
+      onSnapshotFailed: (task, id, error) => this.opts.checkpoint?.onSnapshotFailed(task, id, error),
     };
     const local = (id: string, i: number) => this.opts.placement?.isLocal(id, i) ?? true;
     try {
@@ -191,6 +197,7 @@ export class Job {
     }
     this.wire();
     if (this.opts.restore) for (const t of this.localTasks()) t.operator.restore(this.opts.restore);
+    this.opts.checkpoint?.attach({ tasks: this.localTasks(), cancel: (reason) => this.cancel(reason) });
   }
 
   private localTasks(): Task[] {
@@ -210,7 +217,7 @@ export class Job {
     switch (node.kind) {
       case "source": {
         const override = this.opts.sourceOverrides?.[node.name];
-        const reader = override ? arrayReader(override, this.mod.plan.config.batchSize) : await this.openSource(node);
+        const reader = override ? arrayReader(override, this.mod.plan.config.batchSize, this.opts.checkpoint?.resumeOf(node.id, i)) : await this.openSource(node, i);
         return { op: passThrough(ctx), reader };
       }
       case "chain": {
@@ -232,7 +239,8 @@ export class Job {
     }
   }
 
-  private async openSource(node: PlanNode & { kind: "source" }): Promise<SourceReader> {
+  private async openSource(node: PlanNode & { kind: "source" }, partition: number): Promise<SourceReader> {
+    const resume = this.opts.checkpoint?.resumeOf(node.id, partition);
     const connector = SOURCES[node.connector.type];
     if (!connector) throw new JobError(`this runtime has no source connector \`${node.connector.type}\``, node.loc);
     return connector.open(node.connector, {
@@ -244,6 +252,7 @@ export class Job {
       loc: node.loc,
       stdin: (this.opts.stdin ?? process.stdin) as never,
       signal: this.opts.signal ?? new AbortController().signal,
+      ...(resume ? { resume } : {}),
     });
   }
 
@@ -259,6 +268,7 @@ export class Job {
       loc: node.loc,
       stdout: (this.opts.stdout ?? process.stdout) as never,
       ...(this.opts.attempt === undefined ? {} : { attempt: this.opts.attempt }),
+      ...(this.opts.checkpoint ? { staging: this.opts.checkpoint.stagingOf(node.id, partition) } : {}),
     });
   }
 
@@ -341,6 +351,7 @@ export class Job {
     try {
       for (;;) {
         if (signal?.aborted || this.cancelled) break;
+        this.opts.checkpoint?.beforeRead(r.task, r.reader);
         const batch = await r.reader.next();
         if (batch === undefined || this.cancelled) break;
         r.stats.records += batch.length;
@@ -361,7 +372,11 @@ export class Job {
     } finally {
       await r.reader.close();
     }
-    if (!this.cancelled) r.task.finish();
+    if (this.cancelled) return;
+    // A barrier due now still goes out before the end, so that downstream tasks ack it.
+    this.opts.checkpoint?.beforeRead(r.task, r.reader);
+    this.opts.checkpoint?.sourceEnded(r.task, r.reader);
+    r.task.finish();
   }
 
   private async abort(): Promise<void> {
@@ -423,9 +438,10 @@ function passThrough(ctx: OperatorContext): Operator {
   };
 }
 
-function arrayReader(records: readonly unknown[], batchSize: number): SourceReader {
-  let i = 0;
+function arrayReader(records: readonly unknown[], batchSize: number, resume?: Record<string, unknown>): SourceReader {
+  let i = typeof resume?.index === "number" ? resume.index : 0;
   return {
+    position: () => ({ index: i }),
     next: async () => {
       if (i >= records.length) return undefined;
       const batch = records.slice(i, i + batchSize);
