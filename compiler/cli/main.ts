@@ -99,12 +99,13 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .addOption(new Option("--progress <mode>", "progress display").choices(["auto", "bar", "lines", "none"]).default("auto"))
     .addOption(new Option("--progress-interval <seconds>", "seconds between plain progress lines").argParser(positiveInt).default(5))
     .option("-q, --quiet", "no progress and no summary")
+    .option("--max-problems <n>", "bad and failed records shown one by one before only counting them (default 20)", positiveInt)
     .option("--checkpoint-interval <duration>", "checkpoint every interval (5s, 500ms, or ms; 0: off); overrides `checkpoint:` in config", durationMs)
     .option("--state-dir <dir>", "where checkpoints go (default: .flow-state/<pipeline> next to the .flow file)")
     .option("--retain-checkpoints <n>", "completed checkpoints to keep (default 3)", positiveInt)
     .option("--max-declined-checkpoints <n>", "declined checkpoints in a row that fail the job (default 3)", positiveInt)
     .addOption(formatOption())
-    .action(async (file: string, o: { partitions?: number; progress: "auto"; progressInterval: number; quiet?: boolean; format: DiagnosticFormat; checkpointInterval?: number; stateDir?: string; retainCheckpoints?: number; maxDeclinedCheckpoints?: number }) => {
+    .action(async (file: string, o: { partitions?: number; progress: "auto"; progressInterval: number; quiet?: boolean; format: DiagnosticFormat; checkpointInterval?: number; stateDir?: string; retainCheckpoints?: number; maxDeclinedCheckpoints?: number; maxProblems?: number }) => {
       code = await runCommand(
         file,
         {
@@ -117,6 +118,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           ...(o.stateDir === undefined ? {} : { stateDir: o.stateDir }),
           ...(o.retainCheckpoints === undefined ? {} : { retainCheckpoints: o.retainCheckpoints }),
           ...(o.maxDeclinedCheckpoints === undefined ? {} : { maxDeclinedCheckpoints: o.maxDeclinedCheckpoints }),
+          ...(o.maxProblems === undefined ? {} : { maxProblems: o.maxProblems }),
         },
         io,
       );

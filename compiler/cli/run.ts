@@ -29,6 +29,8 @@ export interface RunFlags {
   stateDir?: string;
   retainCheckpoints?: number;
   maxDeclinedCheckpoints?: number;
+  /** Bad and failed records shown one by one before only counting (default SHOW_PROBLEMS). */
+  maxProblems?: number;
 }
 
 /** Bad records and failed records shown one by one before only counting. */
@@ -81,9 +83,10 @@ export async function runCommand(target: string, flags: RunFlags, io: Io): Promi
 async function execute(mod: PlanModule, moduleUrl: string, baseDir: string | undefined, flags: RunFlags, io: Io): Promise<number> {
   const c = colors(io);
   let shown = 0;
+  const limit = flags.maxProblems ?? SHOW_PROBLEMS;
   const problem = (text: string) => {
-    if (shown < SHOW_PROBLEMS) io.stderr.write(`${c.yellow("warning")}: ${text}\n`);
-    else if (shown === SHOW_PROBLEMS) io.stderr.write(`${c.yellow("warning")}: more bad records follow; they are counted in the summary\n`);
+    if (shown < limit) io.stderr.write(`${c.yellow("warning")}: ${text}\n`);
+    else if (shown === limit) io.stderr.write(`${c.yellow("warning")}: more bad records follow; they are counted in the summary\n`);
     shown++;
   };
   const abort = new AbortController();
