@@ -6,6 +6,7 @@
 // damaged latest checkpoint, a full disk under the state directory (FLOW_TEST_FAIL_WRITES), 1%
 // malformed input with a crash in the middle (each bad record reported once), and 2 → 3 partitions.
 import { spawn } from "node:child_process";
+import { createServer, type Socket } from "node:net";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -207,5 +208,51 @@ describe("malformed input and rescaling", () => {
     expect(again.code).toBe(0);
     expect(again.stderr).toContain("(3 partitions)");
     expectExactOutput(dir, "out", genExpected, 3);
+  }, 120_000);
+});
+
+describe("a socket source through its write-ahead log", () => {
+  it("after a crash, replays what it had received from the log and goes on with the new connection: exact output", async () => {
+    const n = 6000;
+    const text = Array.from({ length: n }, (_, i) => `${i % KEYS}\n`).join("");
+    let connections = 0;
+    let resumeAt = -1;
+    const open: Socket[] = [];
+    const server = createServer((sock) => {
+      open.push(sock);
+      sock.on("error", () => {});
+      if (connections++ === 0) {
+        // Paced, and never ended: the job is killed while it reads.
+        let at = 0;
+        const t = setInterval(() => {
+          if (at >= text.length || sock.destroyed) return clearInterval(t);
+          sock.write(text.slice(at, (at += 199)));
+        }, 20);
+      } else {
+        // A sender that can replay: from the first byte the crashed receiver had not logged.
+        sock.end(text.slice(resumeAt));
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const dir = mkdtempSync(join(tmpdir(), "flow-recovery-socket-"));
+      writeFileSync(join(dir, "sock.flow"), `pipeline sock\n\nsource n: int = socket("127.0.0.1", ${port})\n\nn\n  |> keyBy(x => x)\n  |> count()\n  |> sink file("out", format: "jsonl")\n`);
+      const args = ["sock.flow", "-p", "2", "--checkpoint-interval", "50ms"];
+      const crashed = await flowcRun(dir, args, { env: { FLOW_TEST_CRASH_AT: "after-pointer:3" } });
+      expect(crashed.signal).toBe("SIGKILL");
+      const sources = join(dir, ".flow-state/sock/sources");
+      const wal = join(sources, readdirSync(sources)[0]!, "wal");
+      resumeAt = readFileSync(wal).length;
+      expect(resumeAt).toBeGreaterThan(0);
+      expect(resumeAt).toBeLessThan(text.length);
+      const again = await flowcRun(dir, args);
+      expect(again.code).toBe(0);
+      expect(again.stderr).toContain("Resuming sock from checkpoint 3");
+      expectExactOutput(dir, "out", expectedRows(() => n / KEYS, KEYS), 2);
+    } finally {
+      for (const s of open) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   }, 120_000);
 });

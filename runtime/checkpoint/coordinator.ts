@@ -9,6 +9,7 @@
 // One checkpoint is in flight at a time. A task that finished before the barrier reached it
 // counts as acked with its final state, except a sink: the job is ending and its last commit
 // publishes everything. The job calls in through the JobCheckpointing interface (exec/job.ts).
+import * as path from "node:path";
 import type { SinkStaging, SourcePosition, SourceReader, StagedOutput } from "../connectors/api.js";
 import type { Task } from "../exec/task.js";
 import type { OperatorState } from "../operators/operator.js";
@@ -18,12 +19,16 @@ import { crashPoint } from "./test-hooks.js";
 
 /** What the job calls; implemented here so that exec/ knows nothing of the protocol. */
 export interface JobCheckpointing {
+  /** Where a source may keep its own files (the socket source's write-ahead log), by node. */
+  sourceStateDir(node: string, partition: number): string;
   resumeOf(node: string, partition: number): SourcePosition | undefined;
   stagingOf(node: string, partition: number): SinkStaging;
   /** Called once the tasks are wired. */
   attach(job: CheckpointedJob): void;
   /** A source task is between two batches (and before its end): inject a due barrier. */
   beforeRead(task: Task, reader: SourceReader): void;
+  /** A source task waits for its next batch (reader), or has it (null). */
+  reading(task: Task, reader: SourceReader | null): void;
   /** A source's input ended (or it was stopped): its last position stands for later checkpoints. */
   sourceEnded(task: Task, reader: SourceReader): void;
   onSnapshot(task: Task, id: number, state: OperatorState | undefined, pauseMs: number): void;
@@ -91,6 +96,10 @@ export class CheckpointCoordinator implements JobCheckpointing {
     this.stats = { completed: 0, declined: 0, pauses: [], durations: [], resumedFrom: opts.resumed?.id };
   }
 
+  sourceStateDir(node: string, partition: number): string {
+    return path.join(this.store.dir, "sources", `${node}.${partition}`);
+  }
+
   resumeOf(node: string, partition: number): SourcePosition | undefined {
     return this.opts.resumed?.sources.find((s) => s.node === node && s.partition === partition)?.position;
   }
@@ -119,6 +128,17 @@ export class CheckpointCoordinator implements JobCheckpointing {
     const sources = this.job.tasks.filter((t) => t.node.kind === "source");
     if (sources.every((t) => this.ended.has(t))) return;
     this.inFlight = { id: this.nextId++, startedAt: Date.now(), pause: 0, injected: new Set(), positions: new Map(), states: new Map(), staged: new Map(), writing: false };
+    for (const [task, reader] of this.waiting) if (reader.idle?.()) this.beforeRead(task, reader);
+  }
+
+  /** Sources waiting in next(): an idle one gets the barrier at once, not after its next batch. */
+  private readonly waiting = new Map<Task, SourceReader>();
+
+  reading(task: Task, reader: SourceReader | null): void {
+    if (reader) {
+      this.waiting.set(task, reader);
+      if (this.inFlight && reader.idle?.()) this.beforeRead(task, reader);
+    } else this.waiting.delete(task);
   }
 
   beforeRead(task: Task, reader: SourceReader): void {

@@ -52,6 +52,11 @@ export interface SourceReader {
    * there (SourceContext.resume). Absent for sources that cannot replay (stdin).
    */
   position?(): SourcePosition;
+  /**
+   * Checkpointing: true while a pending next() waits for input without holding records it has
+   * consumed, so position() is exact and a barrier can go out now (a quiet socket, a paced generator).
+   */
+  idle?(): boolean;
   close(): Promise<void>;
 }
 

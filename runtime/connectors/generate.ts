@@ -66,10 +66,13 @@ class GenerateReader implements SourceReader {
       this.startedAt ??= performance.now();
       const wait = this.startedAt + ((from - this.from + k) * 1000) / this.rate - performance.now();
       if (wait > 0) {
+        this.waiting = true;
         try {
           await sleep(wait, undefined, { signal: this.signal });
         } catch {
           return undefined;
+        } finally {
+          this.waiting = false;
         }
       }
     }
@@ -81,6 +84,12 @@ class GenerateReader implements SourceReader {
 
   progress() {
     return { done: this.produced, total: this.count, unit: "records" as const };
+  }
+
+  private waiting = false;
+
+  idle(): boolean {
+    return this.waiting;
   }
 
   position() {

@@ -106,7 +106,12 @@ class TextSourceReader implements SourceReader {
       this.lineIndex = 0;
       if (batch.length > 0 && (this.opts.eager || this.ended)) return batch;
       if (this.ended) return undefined;
-      await this.readChunk();
+      this.waiting = batch.length === 0;
+      try {
+        await this.readChunk();
+      } finally {
+        this.waiting = false;
+      }
     }
   }
 
@@ -126,6 +131,12 @@ class TextSourceReader implements SourceReader {
       this.bytes += typeof r.value === "string" ? Buffer.byteLength(r.value) : r.value.length;
       this.splitter.push(r.value, this.lines);
     }
+  }
+
+  private waiting = false;
+
+  idle(): boolean {
+    return this.waiting;
   }
 
   position(): TextPosition {

@@ -253,6 +253,7 @@ export class Job {
       stdin: (this.opts.stdin ?? process.stdin) as never,
       signal: this.opts.signal ?? new AbortController().signal,
       ...(resume ? { resume } : {}),
+      ...(this.opts.checkpoint ? { stateDir: this.opts.checkpoint.sourceStateDir(node.id, partition) } : {}),
     });
   }
 
@@ -325,6 +326,8 @@ export class Job {
   async run(): Promise<RunSummary> {
     const ticker = this.timedOps.length > 0 ? setInterval(() => this.tick(), 50) : null;
     const cancelled = new Promise<never>((_, reject) => (this.rejectRun = reject));
+    // A cancel after the work has finished has no one to tell: not an unhandled rejection.
+    cancelled.catch(() => {});
     try {
       const work = (async () => {
         await Promise.all(this.readers.map((r) => this.pump(r)));
@@ -352,7 +355,10 @@ export class Job {
       for (;;) {
         if (signal?.aborted || this.cancelled) break;
         this.opts.checkpoint?.beforeRead(r.task, r.reader);
-        const batch = await r.reader.next();
+        const reading = r.reader.next();
+        this.opts.checkpoint?.reading(r.task, r.reader);
+        const batch = await reading;
+        this.opts.checkpoint?.reading(r.task, null);
         if (batch === undefined || this.cancelled) break;
         r.stats.records += batch.length;
         this.stats.recordsIn += batch.length;
