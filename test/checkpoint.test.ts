@@ -7,13 +7,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, truncate
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { compile, SourceFile } from "../compiler/index.js";
 import { EmbeddedCheckpoints } from "../runtime/checkpoint/embedded.js";
 import { commitStagedOutput, openStagedFileSink } from "../runtime/checkpoint/staged-file-sink.js";
 import { CheckpointStore } from "../runtime/checkpoint/store.js";
 import { ConnectorError } from "../runtime/connectors/api.js";
-import { Job } from "../runtime/exec/job.js";
+import { Job, JobError } from "../runtime/exec/job.js";
+import { AggregateOperator } from "../runtime/operators/aggregate.js";
 import type { PlanModule } from "../runtime/plan.js";
 import { T } from "../runtime/types.js";
 
@@ -176,5 +177,52 @@ describe("checkpoints through a job", () => {
       expectSequences(got.perFile);
       expect(readdirSync(join(dir, "out")).length).toBe(Math.max(2, partitions));
     }
+  }, 60_000);
+});
+
+describe("declined checkpoints", () => {
+  it("a snapshot that throws declines its checkpoint and the job goes on; 3 in a row fail the job with the reason", async () => {
+    const base = tmp("decline");
+    const mod = await load(base);
+    const real = AggregateOperator.prototype.snapshot;
+    let calls = 0;
+    // Every third snapshot fails: never three declines in a row.
+    const spy = vi.spyOn(AggregateOperator.prototype, "snapshot").mockImplementation(function (this: AggregateOperator) {
+      if (++calls % 6 < 2) throw new Error("no memory for a copy");
+      return real.call(this);
+    });
+    try {
+      const dir = join(base, "sometimes");
+      mkdirSync(dir);
+      const r = await run(mod, dir, 2);
+      expect(r.ck.stats.declined).toBeGreaterThan(0);
+      expect(r.ck.stats.completed).toBeGreaterThan(0);
+      expect(r.warnings.some((w) => /checkpoint \d+ declined: the snapshot of aggregate_count_\w+#[01] failed: no memory for a copy/.test(w))).toBe(true);
+      expect(output(dir).rows).toHaveLength(5000);
+
+      spy.mockImplementation(() => {
+        throw new Error("no memory for a copy");
+      });
+      const always = join(base, "always");
+      mkdirSync(always);
+      const failed = await run(mod, always, 2).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(failed).toBeInstanceOf(JobError);
+      expect((failed as Error).message).toMatch(/^3 checkpoints in a row were declined; the last because the snapshot of .* failed: no memory for a copy$/);
+    } finally {
+      spy.mockRestore();
+    }
+  }, 60_000);
+
+  it("a checkpoint of another version of the pipeline is refused", async () => {
+    const base = tmp("other");
+    const mod = await load(base);
+    const dir = join(base, "job");
+    mkdirSync(dir);
+    await run(mod, dir, 2, 1);
+    const changed = { ...mod.plan, nodes: mod.plan.nodes.map((n) => (n.kind === "sink" ? { ...n, label: "changed" } : n)) };
+    await expect(EmbeddedCheckpoints.open(changed, dir, 2, { intervalMs: 40, stateDir: join(dir, "state"), retain: 3, maxDeclines: 3 }, () => {})).rejects.toThrow(/holds a checkpoint of another version of pipeline `ck`/);
   }, 60_000);
 });
