@@ -19,8 +19,11 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `flowc run` in `dir`; `killAfterCheckpointMs`: SIGKILL that long after the first checkpoint completed. */
-function flowcRun(dir: string, args: string[], opts: { env?: Record<string, string>; killAfterCheckpointMs?: number } = {}): Promise<Run> {
+/**
+ * Runs `flowc run` in `dir`. `killAfterCheckpointMs`: SIGKILL that long after the first checkpoint
+ * completed; `killWhen`: SIGKILL as soon as it holds.
+ */
+function flowcRun(dir: string, args: string[], opts: { env?: Record<string, string>; killAfterCheckpointMs?: number; killWhen?: () => boolean } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, NO_COLOR: "1", CI: "", ...opts.env };
     const p = spawn(process.execPath, [FLOWC, "run", ...args, "--progress", "none"], { cwd: dir, env });
@@ -29,6 +32,14 @@ function flowcRun(dir: string, args: string[], opts: { env?: Record<string, stri
     p.stdout.resume();
     p.on("error", reject);
     let poll: NodeJS.Timeout | undefined;
+    const when = opts.killWhen;
+    if (when) {
+      poll = setInterval(() => {
+        if (!when()) return;
+        clearInterval(poll);
+        p.kill("SIGKILL");
+      }, 2);
+    }
     if (opts.killAfterCheckpointMs !== undefined) {
       const delay = opts.killAfterCheckpointMs;
       poll = setInterval(() => {
@@ -116,6 +127,17 @@ describe("kill -9 of flowc run, then the same command again", () => {
     });
     await Promise.all(trials);
   }, 180_000);
+
+  it("killed before its first checkpoint completed: the re-run starts afresh and discards the staged output", async () => {
+    const dir = generateJob();
+    const staged = () => existsSync(join(dir, "out")) && readdirSync(join(dir, "out")).some((f) => f.startsWith(".part-"));
+    const killed = await flowcRun(dir, ["gen.flow"], { killWhen: staged });
+    expect(killed.signal).toBe("SIGKILL");
+    expect(existsSync(join(dir, ".flow-state/gen/latest"))).toBe(false);
+    const again = await flowcRun(dir, ["gen.flow"]);
+    expect(again.code).toBe(0);
+    expectExactOutput(dir, "out", genExpected, 2);
+  }, 120_000);
 });
 
 describe("a crash at each step between checkpoint complete and every sink committed", () => {

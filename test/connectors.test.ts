@@ -528,3 +528,36 @@ describe("registry", () => {
     }
   });
 });
+
+// ------------------------------------------------------------------------------- resuming (checkpoints)
+
+describe("sources resume at a checkpointed position", () => {
+  it("a csv file: the rest of the records, the header kept, bad records with their own line numbers", async () => {
+    const rows = ["user,url,ts", ...Array.from({ length: 250 }, (_, i) => (i % 40 === 7 ? `u${i},/p,not-a-time` : `u${i},/p${i % 3},${1000 + i}`))];
+    write("resume/clicks.csv", "\uFEFF" + rows.join("\r\n") + "\r\n");
+    const open = (over: Partial<SourceContext>) => SOURCES.file!.open(spec("file", { path: "resume/clicks.csv", format: "csv" }), over as SourceContext);
+    const whole = sourceCtx(Click);
+    const all = await drain(await open(whole.ctx));
+    const first = sourceCtx(Click);
+    const reader = await open(first.ctx);
+    const head = [...(await reader.next())!];
+    const position = reader.position!();
+    await reader.close();
+    // 100 good rows and 3 bad ones after the header: rows 0..102 are lines 2..104.
+    expect(position).toMatchObject({ line: 104, header: "user,url,ts" });
+    const second = sourceCtx(Click, { resume: position });
+    const rest = await drain(await open(second.ctx));
+    expect([...head, ...rest.records]).toEqual(all.records);
+    expect([...first.bad, ...second.bad].map((b) => b.line)).toEqual(whole.bad.map((b) => b.line));
+    expect(second.bad[0]!.line).toBe(129);
+  });
+
+  it("generate: from its sequence number on", async () => {
+    const open = (over: Partial<SourceContext>) => SOURCES.generate!.open(spec("generate", { count: 500, rate: 0, seed: 3 }), over as SourceContext);
+    const all = await drain(await open(sourceCtx(T.string).ctx));
+    const reader = await open(sourceCtx(T.string).ctx);
+    const head = [...(await reader.next())!];
+    const rest = await drain(await open(sourceCtx(T.string, { resume: reader.position!() }).ctx));
+    expect([...head, ...rest.records]).toEqual(all.records);
+  });
+});
