@@ -3,6 +3,9 @@
 // its own `part-<partition>.<ext>` (txt for lines, csv, jsonl), replacing the previous run's. On a
 // cluster (SinkContext.attempt set) a partition writes `.part-<p>.<ext>.attempt-<n>` and commit()
 // renames it into place and removes every other attempt's staged file of that partition.
+// A checkpointed embedded job (SinkContext.staging) stages per checkpoint instead and appends to
+// the part file once each checkpoint completes (checkpoint/staged-file-sink.ts); when it resumes,
+// the part files committed so far are kept.
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { once } from "node:events";
