@@ -137,7 +137,7 @@ export class AggregateOperator implements Operator {
     for (const [start, entries] of this.windows) {
       for (const [id, e] of entries) {
         const kg = keyGroupOf(id, this.ctx.keyGroups);
-        (keyGroups[kg] ??= []).push([start === NO_WINDOW ? null : start, e.key, structuredClone(e.acc)]);
+        (keyGroups[kg] ??= []).push([start === NO_WINDOW ? null : start, e.key, typeof e.acc === "object" && e.acc !== null ? structuredClone(e.acc) : e.acc]);
       }
     }
     return { operator: this.id, keyGroups };
