@@ -167,11 +167,17 @@ describe("splitting lines", () => {
     for (let i = 0; i < bytes.length; i++) splitter.push(bytes.subarray(i, i + 1), lines);
     splitter.end(lines);
     expect(lines).toEqual([
-      { number: 1, text: "héllo wörld" },
-      { number: 2, text: "€ and 😀" },
-      { number: 3, text: "" },
-      { number: 4, text: "last without newline" },
+      { number: 1, text: "héllo wörld", end: 18 },
+      { number: 2, text: "€ and 😀", end: 31 },
+      { number: 3, text: "", end: 32 },
+      { number: 4, text: "last without newline", end: bytes.length },
     ]);
+    // Resuming after line 2 at its byte offset numbers the rest as a whole read did.
+    const rest = new LineSplitter({ offset: 31, line: 2 });
+    const more: Line[] = [];
+    rest.push(bytes.subarray(31), more);
+    rest.end(more);
+    expect(more).toEqual(lines.slice(2));
   });
 
   it("gives a source whole records when a stream delivers tiny chunks", async () => {
@@ -520,5 +526,38 @@ describe("registry", () => {
       expect(Object.keys(table).sort()).toEqual(declared);
       for (const impl of Object.values(table)) expect(impl.kind).toBe(role);
     }
+  });
+});
+
+// ------------------------------------------------------------------------------- resuming (checkpoints)
+
+describe("sources resume at a checkpointed position", () => {
+  it("a csv file: the rest of the records, the header kept, bad records with their own line numbers", async () => {
+    const rows = ["user,url,ts", ...Array.from({ length: 250 }, (_, i) => (i % 40 === 7 ? `u${i},/p,not-a-time` : `u${i},/p${i % 3},${1000 + i}`))];
+    write("resume/clicks.csv", "\uFEFF" + rows.join("\r\n") + "\r\n");
+    const open = (over: Partial<SourceContext>) => SOURCES.file!.open(spec("file", { path: "resume/clicks.csv", format: "csv" }), over as SourceContext);
+    const whole = sourceCtx(Click);
+    const all = await drain(await open(whole.ctx));
+    const first = sourceCtx(Click);
+    const reader = await open(first.ctx);
+    const head = [...(await reader.next())!];
+    const position = reader.position!();
+    await reader.close();
+    // 100 good rows and 3 bad ones after the header: rows 0..102 are lines 2..104.
+    expect(position).toMatchObject({ line: 104, header: "user,url,ts" });
+    const second = sourceCtx(Click, { resume: position });
+    const rest = await drain(await open(second.ctx));
+    expect([...head, ...rest.records]).toEqual(all.records);
+    expect([...first.bad, ...second.bad].map((b) => b.line)).toEqual(whole.bad.map((b) => b.line));
+    expect(second.bad[0]!.line).toBe(129);
+  });
+
+  it("generate: from its sequence number on", async () => {
+    const open = (over: Partial<SourceContext>) => SOURCES.generate!.open(spec("generate", { count: 500, rate: 0, seed: 3 }), over as SourceContext);
+    const all = await drain(await open(sourceCtx(T.string).ctx));
+    const reader = await open(sourceCtx(T.string).ctx);
+    const head = [...(await reader.next())!];
+    const rest = await drain(await open(sourceCtx(T.string, { resume: reader.position!() }).ctx));
+    expect([...head, ...rest.records]).toEqual(all.records);
   });
 });

@@ -23,6 +23,14 @@ function positiveInt(v: string): number {
   return n;
 }
 
+/** A duration as in .flow files (`500ms`, `5s`, `1m`, `1h`) or plain milliseconds. */
+export function durationMs(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(v.trim());
+  if (!m) throw new InvalidArgumentError("expected a duration such as 500ms, 5s or 1m, or milliseconds");
+  const n = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "ms") as "ms"];
+  return Math.round(n);
+}
+
 function load(path: string, io: Io): SourceFile | undefined {
   try {
     return readSource(path);
@@ -96,9 +104,30 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .addOption(new Option("--progress-interval <seconds>", "seconds between plain progress lines").argParser(positiveInt).default(5))
     .option("-q, --quiet", "no progress and no summary")
     .option("--fail-on-error", "stop the job at the first record that fails inside an operator (overrides config `failOnError`)")
+    .option("--max-problems <n>", "bad and failed records shown one by one before only counting them (default 20)", positiveInt)
+    .option("--checkpoint-interval <duration>", "checkpoint every interval (5s, 500ms, or ms; 0: off); overrides `checkpoint:` in config", durationMs)
+    .option("--state-dir <dir>", "where checkpoints go (default: .flow-state/<pipeline> next to the .flow file)")
+    .option("--retain-checkpoints <n>", "completed checkpoints to keep (default 3)", positiveInt)
+    .option("--max-declined-checkpoints <n>", "declined checkpoints in a row that fail the job (default 3)", positiveInt)
     .addOption(formatOption())
-    .action(async (file: string, o: { partitions?: number; progress: "auto"; progressInterval: number; quiet?: boolean; failOnError?: boolean; format: DiagnosticFormat }) => {
-      code = await runCommand(file, { ...(o.partitions === undefined ? {} : { partitions: o.partitions }), ...(o.failOnError ? { failOnError: true } : {}), progress: o.progress, progressInterval: o.progressInterval, quiet: o.quiet ?? false, format: o.format }, io);
+    .action(async (file: string, o: { partitions?: number; progress: "auto"; progressInterval: number; quiet?: boolean; failOnError?: boolean; format: DiagnosticFormat; checkpointInterval?: number; stateDir?: string; retainCheckpoints?: number; maxDeclinedCheckpoints?: number; maxProblems?: number }) => {
+      code = await runCommand(
+        file,
+        {
+          ...(o.partitions === undefined ? {} : { partitions: o.partitions }),
+          ...(o.failOnError ? { failOnError: true } : {}),
+          progress: o.progress,
+          progressInterval: o.progressInterval,
+          quiet: o.quiet ?? false,
+          format: o.format,
+          ...(o.checkpointInterval === undefined ? {} : { checkpointIntervalMs: o.checkpointInterval }),
+          ...(o.stateDir === undefined ? {} : { stateDir: o.stateDir }),
+          ...(o.retainCheckpoints === undefined ? {} : { retainCheckpoints: o.retainCheckpoints }),
+          ...(o.maxDeclinedCheckpoints === undefined ? {} : { maxDeclinedCheckpoints: o.maxDeclinedCheckpoints }),
+          ...(o.maxProblems === undefined ? {} : { maxProblems: o.maxProblems }),
+        },
+        io,
+      );
     });
 
   program

@@ -4,11 +4,13 @@
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import cliProgress from "cli-progress";
 import { Job, JobError, type JobStats, type RunSummary } from "../../runtime/exec/job.js";
 import type { PlanModule } from "../../runtime/plan.js";
 import type { BadRecord } from "../../runtime/connectors/api.js";
+import { DEFAULT_MAX_DECLINES, DEFAULT_RETAIN, defaultStateDir, EmbeddedCheckpoints } from "../../runtime/checkpoint/embedded.js";
+import type { CheckpointStats } from "../../runtime/checkpoint/coordinator.js";
 import { hasErrors } from "../diagnostics/diagnostic.js";
 import type { DiagnosticFormat } from "../diagnostics/render.js";
 import { compile, readSource } from "../index.js";
@@ -24,6 +26,13 @@ export interface RunFlags {
   quiet: boolean;
   /** Stop at the first record that fails inside an operator. */
   failOnError?: boolean;
+  /** Milliseconds between checkpoints; overrides the plan's `checkpoint:` config. 0 turns them off. */
+  checkpointIntervalMs?: number;
+  stateDir?: string;
+  retainCheckpoints?: number;
+  maxDeclinedCheckpoints?: number;
+  /** Bad and failed records shown one by one before only counting (default SHOW_PROBLEMS). */
+  maxProblems?: number;
 }
 
 /** Bad records and failed records shown one by one before only counting. */
@@ -68,9 +77,10 @@ export async function runCommand(target: string, flags: RunFlags, io: Io): Promi
 async function execute(mod: PlanModule, moduleUrl: string, baseDir: string | undefined, flags: RunFlags, io: Io): Promise<number> {
   const c = colors(io);
   let shown = 0;
+  const limit = flags.maxProblems ?? SHOW_PROBLEMS;
   const problem = (text: string) => {
-    if (shown < SHOW_PROBLEMS) io.stderr.write(`${c.yellow("warning")}: ${text}\n`);
-    else if (shown === SHOW_PROBLEMS) io.stderr.write(`${c.yellow("warning")}: more bad records follow; they are counted in the summary\n`);
+    if (shown < limit) io.stderr.write(`${c.yellow("warning")}: ${text}\n`);
+    else if (shown === limit) io.stderr.write(`${c.yellow("warning")}: more bad records follow; they are counted in the summary\n`);
     shown++;
   };
   const abort = new AbortController();
@@ -83,15 +93,29 @@ async function execute(mod: PlanModule, moduleUrl: string, baseDir: string | und
     } else process.exit(130);
   };
   let job: Job;
+  let ckpt: EmbeddedCheckpoints | undefined;
+  const intervalMs = flags.checkpointIntervalMs ?? mod.plan.config.checkpointIntervalMs ?? 0;
   try {
+    if (intervalMs > 0) {
+      const dir = baseDir ?? resolve(dirname(fileURLToPath(moduleUrl)), mod.plan.sourceDir);
+      ckpt = await EmbeddedCheckpoints.open(mod.plan, dir, flags.partitions ?? mod.plan.config.partitions, {
+        intervalMs,
+        stateDir: resolve(flags.stateDir ?? defaultStateDir(dir, mod.plan.name)),
+        retain: flags.retainCheckpoints ?? DEFAULT_RETAIN,
+        maxDeclines: flags.maxDeclinedCheckpoints ?? DEFAULT_MAX_DECLINES,
+      }, (m) => io.stderr.write(`${c.yellow("warning")}: ${m}\n`));
+      const from = ckpt.stats.resumedFrom;
+      if (from !== undefined && !flags.quiet) io.stderr.write(`Resuming ${mod.plan.name} from checkpoint ${from}\n`);
+    }
     job = new Job(mod, {
+      ...(ckpt ? ckpt.runOptions() : {}),
       ...(flags.partitions === undefined ? {} : { partitions: flags.partitions }),
       ...(flags.failOnError ? { failOnError: true } : {}),
       ...(baseDir ? { baseDir } : {}),
       moduleUrl,
       signal: abort.signal,
       reporter: {
-        badRecord: (b: BadRecord) => problem(`bad record at ${b.origin}:${b.line} (source \`${b.source}\`): ${b.message}${b.text ? `\n    ${truncate(b.text)}` : ""}`),
+        badRecord: (b: BadRecord) => (ckpt && !ckpt.firstReport(b) ? undefined : problem(`bad record at ${b.origin}:${b.line} (source \`${b.source}\`): ${b.message}${b.text ? `\n    ${truncate(b.text)}` : ""}`)),
         recordFailed: (f) => problem(`record failed at ${f.where}: ${f.message}\n    ${truncate(JSON.stringify(f.record) ?? String(f.record))}`),
       },
     });
@@ -104,14 +128,16 @@ async function execute(mod: PlanModule, moduleUrl: string, baseDir: string | und
   let summary: RunSummary;
   try {
     summary = await job.run();
+    await ckpt?.finish(job);
   } catch (e) {
     progress.stop();
+    await ckpt?.abandon();
     return reportFailure(e, io);
   } finally {
     process.off("SIGINT", onSigint);
   }
   progress.stop();
-  if (!flags.quiet) io.stderr.write(renderSummary(mod.plan.name, summary, io));
+  if (!flags.quiet) io.stderr.write(renderSummary(mod.plan.name, summary, io, ckpt?.stats));
   return 0;
 }
 
@@ -181,7 +207,7 @@ function startProgress(job: Job, flags: RunFlags, io: Io): Progress {
   return { stop: () => clearInterval(t) };
 }
 
-export function renderSummary(name: string, s: RunSummary, io: Io): string {
+export function renderSummary(name: string, s: RunSummary, io: Io, checkpoints?: CheckpointStats): string {
   const c = colors(io);
   const secs = s.durationMs / 1000;
   const lines = [
@@ -191,5 +217,17 @@ export function renderSummary(name: string, s: RunSummary, io: Io): string {
     `  bad records:  ${formatCount(s.badRecords)}${s.failedRecords > 0 ? `, failed records: ${formatCount(s.failedRecords)}` : ""}${s.lateRecords > 0 ? `, late records dropped: ${formatCount(s.lateRecords)}` : ""}`,
     `  throughput:   ${formatCount(Math.round(s.recordsIn / Math.max(secs, 0.001)))} records/s`,
   ];
+  if (checkpoints) {
+    const p = checkpoints.pauses;
+    const pause = p.length > 0 ? `; pause per barrier p50 ${percentile(p, 0.5).toFixed(2)} ms, p99 ${percentile(p, 0.99).toFixed(2)} ms` : "";
+    const resumed = checkpoints.resumedFrom === undefined ? "" : ` (resumed from checkpoint ${checkpoints.resumedFrom})`;
+    lines.push(`  checkpoints:  ${checkpoints.completed} completed, ${checkpoints.declined} declined${pause}${resumed}`);
+  }
   return lines.join("\n") + "\n";
+}
+
+/** Nearest-rank percentile of a non-empty list. */
+function percentile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }

@@ -33,13 +33,30 @@ export interface SourceContext {
   loc: SourceLoc;
   stdin: Readable;
   signal: AbortSignal;
+  /** Checkpointing: where to start (the position a checkpoint recorded; see SourceReader.position). */
+  resume?: SourcePosition;
+  /** Checkpointing: a directory this source may keep files in (the socket source's write-ahead log). */
+  stateDir?: string;
 }
+
+/** Where a replayable source stands between two batches: plain JSON, stored in checkpoints. */
+export type SourcePosition = Record<string, unknown>;
 
 export interface SourceReader {
   /** The next batch (never empty), or undefined at the end of input. Rejects with ConnectorError. */
   next(): Promise<unknown[] | undefined>;
   /** For bounded sources: bytes (or records) consumed so far and in total, for progress reporting. */
   progress?(): { done: number; total: number; unit: "bytes" | "records" };
+  /**
+   * Checkpointing: the position after the last record returned by next(), to reopen the source
+   * there (SourceContext.resume). Absent for sources that cannot replay (stdin).
+   */
+  position?(): SourcePosition;
+  /**
+   * Checkpointing: true while a pending next() waits for input without holding records it has
+   * consumed, so position() is exact and a barrier can go out now (a quiet socket, a paced generator).
+   */
+  idle?(): boolean;
   close(): Promise<void>;
 }
 
@@ -60,6 +77,28 @@ export interface SinkContext {
    * attempt that was superseded (a zombie worker's) never becomes output.
    */
   attempt?: number;
+  /**
+   * Set when the job checkpoints (embedded mode): a sink that supports it stages its output per
+   * checkpoint (SinkWriter.preCommit) and publishes it only once the checkpoint has completed.
+   */
+  staging?: SinkStaging;
+}
+
+export interface SinkStaging {
+  /** The job resumes from a checkpoint: keep the output committed so far and write after it. */
+  resumed: boolean;
+  /** The id of the checkpoint resumed from (0 for a fresh run); segment names start after it. */
+  after: number;
+}
+
+/** What a sink staged for a checkpoint: enough to commit it again after a crash. */
+export interface StagedOutput {
+  /** The published file the staged segments are appended to. */
+  file: string;
+  /** Staged segments not yet known to be committed, oldest first. */
+  segments: { file: string; start: number; length: number }[];
+  /** The published file's length once every segment up to this checkpoint is committed. */
+  length: number;
 }
 
 export interface SinkWriter {
@@ -72,6 +111,13 @@ export interface SinkWriter {
   commit?(): Promise<void>;
   /** After close, for staged output: remove it (the attempt was cancelled or superseded). */
   discard?(): Promise<void>;
+  /**
+   * Checkpointing (SinkContext.staging): called at barrier `id`. Synchronously starts a new segment
+   * for what follows; resolves once what came before is durable in a staged file.
+   */
+  preCommit?(id: number): Promise<StagedOutput>;
+  /** Checkpointing: publish the staged segments of checkpoints up to `id` (it has completed). */
+  commitCheckpoint?(id: number): Promise<void>;
 }
 
 export interface SourceConnector {

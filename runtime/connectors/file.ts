@@ -3,6 +3,9 @@
 // its own `part-<partition>.<ext>` (txt for lines, csv, jsonl), replacing the previous run's. On a
 // cluster (SinkContext.attempt set) a partition writes `.part-<p>.<ext>.attempt-<n>` and commit()
 // renames it into place and removes every other attempt's staged file of that partition.
+// A checkpointed embedded job (SinkContext.staging) stages per checkpoint instead and appends to
+// the part file once each checkpoint completes (checkpoint/staged-file-sink.ts); when it resumes,
+// the part files committed so far are kept.
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { once } from "node:events";
@@ -12,7 +15,8 @@ import { ConnectorError } from "./api.js";
 import { ConnectorArgs, type TextFormat } from "./args.js";
 import { reason } from "./system-errors.js";
 import { openTextSink } from "./text-sink.js";
-import { openTextSource } from "./text-source.js";
+import { openTextSource, type TextPosition } from "./text-source.js";
+import { openStagedFileSink } from "../checkpoint/staged-file-sink.js";
 
 export const fileSource: SourceConnector = {
   kind: "source",
@@ -34,14 +38,15 @@ export const fileSource: SourceConnector = {
     } catch (e) {
       throw fail(e);
     }
-    const stream = createReadStream(resolved);
+    const resume = ctx.resume as TextPosition | undefined;
+    const stream = createReadStream(resolved, resume ? { start: resume.offset } : {});
     // Opening can still fail (permissions): say so now rather than from the first next().
     try {
       await once(stream, "open");
     } catch (e) {
       throw fail(e);
     }
-    return openTextSource(stream, ctx, { format: args.format(), origin: written, eager: false, totalBytes: size, readError: fail });
+    return openTextSource(stream, ctx, { format: args.format(), origin: written, eager: false, totalBytes: size, readError: fail, ...(resume ? { resume } : {}) });
   },
 };
 
@@ -63,7 +68,15 @@ export const fileSink: SinkConnector = {
     } catch (e) {
       throw new ConnectorError(`cannot create the output directory \`${written}\` (resolved to ${dir}): ${reason(e)}`, ctx.loc);
     }
-    if (ctx.partition === 0) await removeStaleParts(dir, written, format, ctx);
+    // A resumed job keeps every part file committed so far, also those of partitions it no longer has.
+    if (ctx.partition === 0 && !ctx.staging?.resumed) await removeStaleParts(dir, written, format, ctx);
+    if (ctx.staging) {
+      return openStagedFileSink(dir, final, ctx.staging, {
+        format,
+        type: ctx.elementType,
+        writeError: (file, e) => new ConnectorError(`cannot write \`${path.join(written, file)}\` (resolved to ${path.join(dir, file)}): ${reason(e)}`, ctx.loc),
+      });
+    }
     const stream = createWriteStream(path.join(dir, name));
     const fail = (e: unknown) => new ConnectorError(`cannot write \`${shown}\` (resolved to ${path.join(dir, name)}): ${reason(e)}`, ctx.loc);
     try {

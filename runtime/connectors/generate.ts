@@ -28,12 +28,13 @@ export const generateSource: SourceConnector = {
   kind: "source",
   async open(spec, ctx) {
     const args = new ConnectorArgs(spec);
-    return new GenerateReader(ctx.elementType, args.int("count"), args.int("rate"), args.int("seed"), ctx.batchSize, ctx.signal);
+    const from = typeof ctx.resume?.produced === "number" ? ctx.resume.produced : 0;
+    return new GenerateReader(ctx.elementType, args.int("count"), args.int("rate"), args.int("seed"), ctx.batchSize, ctx.signal, from);
   },
 };
 
 class GenerateReader implements SourceReader {
-  private produced = 0;
+  private produced: number;
   private startedAt: number | undefined;
   private readonly closing = new AbortController();
   private readonly signal: AbortSignal;
@@ -47,7 +48,10 @@ class GenerateReader implements SourceReader {
     private readonly seed: number,
     batchSize: number,
     signal: AbortSignal,
+    /** Where a resumed generator starts (its checkpointed position); pacing counts from here. */
+    private readonly from = 0,
   ) {
+    this.produced = from;
     this.signal = AbortSignal.any([signal, this.closing.signal]);
     this.batchSize = rate > 0 ? Math.max(1, Math.min(batchSize, Math.ceil((rate * PACING_INTERVAL_MS) / 1000))) : batchSize;
   }
@@ -60,12 +64,15 @@ class GenerateReader implements SourceReader {
     if (this.rate > 0) {
       // The batch is due when its last record is: the first batch waits too, so n records take about n / rate seconds.
       this.startedAt ??= performance.now();
-      const wait = this.startedAt + ((from + k) * 1000) / this.rate - performance.now();
+      const wait = this.startedAt + ((from - this.from + k) * 1000) / this.rate - performance.now();
       if (wait > 0) {
+        this.waiting = true;
         try {
           await sleep(wait, undefined, { signal: this.signal });
         } catch {
           return undefined;
+        } finally {
+          this.waiting = false;
         }
       }
     }
@@ -77,6 +84,16 @@ class GenerateReader implements SourceReader {
 
   progress() {
     return { done: this.produced, total: this.count, unit: "records" as const };
+  }
+
+  private waiting = false;
+
+  idle(): boolean {
+    return this.waiting;
+  }
+
+  position() {
+    return { produced: this.produced };
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,8 @@ export interface Line {
   /** 1-based. */
   number: number;
   text: string;
+  /** Byte offset just past the line's newline in the whole input (a checkpoint resumes there). */
+  end: number;
 }
 
 export class LineSplitter {
@@ -18,13 +20,27 @@ export class LineSplitter {
   private partial = "";
   private lineNumber = 0;
   private started = false;
+  /** Bytes of the input up to the end of the last complete line. */
+  private offset = 0;
+
+  /** Resuming in the middle of an input: the byte offset and number of the last line already read. */
+  constructor(from?: { offset: number; line: number }) {
+    if (from && (from.offset > 0 || from.line > 0)) {
+      this.offset = from.offset;
+      this.lineNumber = from.line;
+      this.started = true;
+    }
+  }
 
   /** Complete lines in the chunk (with what was left from earlier chunks). */
   push(chunk: Buffer | string, out: Line[]): void {
     let text = typeof chunk === "string" ? chunk : this.decoder.write(chunk);
     if (!this.started && text.length > 0) {
       this.started = true;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      if (text.charCodeAt(0) === 0xfeff) {
+        text = text.slice(1);
+        this.offset += 3;
+      }
     }
     let from = 0;
     for (;;) {
@@ -35,7 +51,8 @@ export class LineSplitter {
         line = this.partial + line;
         this.partial = "";
       }
-      out.push({ number: ++this.lineNumber, text: stripCR(line) });
+      this.offset += Buffer.byteLength(line) + 1;
+      out.push({ number: ++this.lineNumber, text: stripCR(line), end: this.offset });
       from = nl + 1;
     }
     if (from < text.length) this.partial = from === 0 ? this.partial + text : text.slice(from);
@@ -45,7 +62,9 @@ export class LineSplitter {
   end(out: Line[]): void {
     const rest = this.partial + this.decoder.end();
     this.partial = "";
-    if (rest !== "") out.push({ number: ++this.lineNumber, text: stripCR(rest) });
+    if (rest === "") return;
+    this.offset += Buffer.byteLength(rest);
+    out.push({ number: ++this.lineNumber, text: stripCR(rest), end: this.offset });
   }
 }
 

@@ -10,7 +10,8 @@ import { ConnectorError } from "./api.js";
 import { ConnectorArgs } from "./args.js";
 import { errorCode, reason } from "./system-errors.js";
 import { openTextSink } from "./text-sink.js";
-import { openTextSource } from "./text-source.js";
+import { openTextSource, type TextPosition } from "./text-source.js";
+import { SocketWal } from "../checkpoint/socket-wal.js";
 
 async function connect(host: string, port: number, loc: SourceLoc): Promise<net.Socket> {
   const socket = net.connect({ host, port });
@@ -30,12 +31,29 @@ export const socketSource: SourceConnector = {
     const args = new ConnectorArgs(spec);
     const [host, port] = [args.string("host"), args.int("port")];
     const socket = await connect(host, port, ctx.loc);
-    return openTextSource(socket, ctx, {
-      format: ctx.elementType.kind === "string" ? "lines" : "jsonl",
+    const opts = {
+      format: (ctx.elementType.kind === "string" ? "lines" : "jsonl") as "lines" | "jsonl",
       origin: `socket ${host}:${port}`,
       eager: true,
-      readError: (e) => new ConnectorError(`the connection to ${host}:${port} failed: ${reason(e)}`, ctx.loc),
-    });
+      readError: (e: unknown) => new ConnectorError(`the connection to ${host}:${port} failed: ${reason(e)}`, ctx.loc),
+    };
+    if (ctx.stateDir === undefined) return openTextSource(socket, ctx, opts);
+    // Checkpointed: through the write-ahead log, so that what was received can be replayed.
+    const resume = ctx.resume as TextPosition | undefined;
+    const wal = new SocketWal(ctx.stateDir, socket, resume !== undefined);
+    const reader = openTextSource(wal.stream(resume?.offset ?? 0), ctx, { ...opts, ...(resume ? { resume } : {}) });
+    return {
+      next: () => reader.next(),
+      position: () => {
+        wal.sync();
+        return reader.position!();
+      },
+      idle: () => reader.idle!(),
+      close: async () => {
+        await reader.close();
+        wal.close();
+      },
+    };
   },
 };
 

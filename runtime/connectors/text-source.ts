@@ -31,6 +31,16 @@ export interface TextSourceOptions {
   keepOpen?: boolean;
   /** The message for a stream that fails while being read. */
   readError(error: unknown): ConnectorError;
+  /** The stream starts at this position of the input (a checkpoint's; the stream was opened there). */
+  resume?: TextPosition;
+}
+
+/** A line-based source's checkpointed position: after line `line`, at byte `offset`; csv keeps its header. */
+export interface TextPosition {
+  [k: string]: unknown;
+  offset: number;
+  line: number;
+  header?: string;
 }
 
 /** Parses one line; `undefined` means the line carries no record (a blank jsonl line, a csv header). */
@@ -42,8 +52,10 @@ export function openTextSource(stream: Readable, ctx: SourceContext, opts: TextS
 
 class TextSourceReader implements SourceReader {
   private readonly chunks: AsyncIterator<Buffer | string>;
-  private readonly splitter = new LineSplitter();
+  private readonly splitter: LineSplitter;
   private readonly parse: LineParser;
+  /** After the last line handed out (parsed into a batch, or reported as bad). */
+  private pos: TextPosition;
   /** Lines split from the chunks read so far and not yet parsed. */
   private lines: Line[] = [];
   private lineIndex = 0;
@@ -62,8 +74,12 @@ class TextSourceReader implements SourceReader {
     private readonly opts: TextSourceOptions,
   ) {
     this.chunks = stream.iterator({ destroyOnReturn: !opts.keepOpen });
+    this.pos = { offset: opts.resume?.offset ?? 0, line: opts.resume?.line ?? 0 };
+    this.splitter = new LineSplitter(opts.resume);
+    this.bytes = this.pos.offset;
     this.stopping = new Promise((resolve) => (this.wake = () => resolve(undefined)));
-    this.parse = lineParser(opts.format, ctx.elementType, opts.origin, ctx.loc);
+    this.parse = lineParser(opts.format, ctx.elementType, opts.origin, ctx.loc, (header) => (this.pos.header = header));
+    if (opts.resume?.header !== undefined) this.parse({ number: 0, text: opts.resume.header, end: 0 });
     const total = opts.totalBytes;
     if (total !== undefined) this.progress = () => ({ done: this.bytes, total, unit: "bytes" });
     // Cancelling ends the input: a source waiting on a quiet socket must not keep the job alive.
@@ -78,6 +94,8 @@ class TextSourceReader implements SourceReader {
       if (this.stopped) return undefined;
       while (this.lineIndex < this.lines.length && batch.length < batchSize) {
         const line = this.lines[this.lineIndex++]!;
+        this.pos.offset = line.end;
+        this.pos.line = line.number;
         const r = this.parse(line);
         if (r === undefined) continue;
         if (r.ok) batch.push(r.value);
@@ -88,7 +106,12 @@ class TextSourceReader implements SourceReader {
       this.lineIndex = 0;
       if (batch.length > 0 && (this.opts.eager || this.ended)) return batch;
       if (this.ended) return undefined;
-      await this.readChunk();
+      this.waiting = batch.length === 0;
+      try {
+        await this.readChunk();
+      } finally {
+        this.waiting = false;
+      }
     }
   }
 
@@ -110,6 +133,16 @@ class TextSourceReader implements SourceReader {
     }
   }
 
+  private waiting = false;
+
+  idle(): boolean {
+    return this.waiting;
+  }
+
+  position(): TextPosition {
+    return { ...this.pos };
+  }
+
   private stop(): void {
     if (this.stopped) return;
     this.stopped = true;
@@ -124,7 +157,7 @@ class TextSourceReader implements SourceReader {
   }
 }
 
-function lineParser(format: TextFormat, type: FlowType, origin: string, loc: SourceLoc): LineParser {
+function lineParser(format: TextFormat, type: FlowType, origin: string, loc: SourceLoc, onHeader: (text: string) => void): LineParser {
   switch (format) {
     case "lines":
       if (type.kind === "string") return (line) => ({ ok: true, value: line.text });
@@ -141,12 +174,12 @@ function lineParser(format: TextFormat, type: FlowType, origin: string, loc: Sou
         return fromJson(value, type);
       };
     case "csv":
-      return csvParser(type, origin, loc);
+      return csvParser(type, origin, loc, onHeader);
   }
 }
 
 /** The first non-blank line is the header; blank lines are skipped, as csv files often end with one. */
-function csvParser(type: FlowType, origin: string, loc: SourceLoc): LineParser {
+function csvParser(type: FlowType, origin: string, loc: SourceLoc, onHeader: (text: string) => void): LineParser {
   let rows: CsvRowReader | undefined;
   return (line) => {
     if (line.text === "") return undefined;
@@ -159,6 +192,7 @@ function csvParser(type: FlowType, origin: string, loc: SourceLoc): LineParser {
         throw new ConnectorError(`the csv header of ${origin} has ${reader.error}`, loc, "every required field of the source's type needs a column of the same name");
       }
       rows = reader;
+      onHeader(line.text);
       return undefined;
     }
     if (!Array.isArray(cells)) return { ok: false, message: cells.error };

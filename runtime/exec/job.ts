@@ -3,6 +3,7 @@
 // pushes each batch through the graph, and waits until every sink has closed.
 import { resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { JobCheckpointing } from "../checkpoint/coordinator.js";
 import { ConnectorError, type BadRecord, type SinkWriter, type SourceReader } from "../connectors/api.js";
 import { SINKS, SOURCES } from "../connectors/registry.js";
 import { AggregateOperator } from "../operators/aggregate.js";
@@ -74,6 +75,8 @@ export interface RunOptions {
    * of being reported and skipped. Default: the plan's `config.failOnError`.
    */
   failOnError?: boolean;
+  /** Checkpointing (embedded mode): barriers from the sources, snapshots and staged sinks (runtime/checkpoint/). */
+  checkpoint?: JobCheckpointing;
 }
 
 export interface SourceStats {
@@ -153,7 +156,8 @@ export class Job {
     this.stats = { startedAt: Date.now(), sources: [], recordsIn: 0, recordsOut: 0, badRecords: 0, failedRecords: 0, lateRecords: 0, backpressuredMs: 0 };
   }
 
-  private get baseDir(): string {
+  /** The directory relative connector paths resolve against. */
+  get baseDir(): string {
     if (this.opts.baseDir) return this.opts.baseDir;
     if (this.opts.moduleUrl) return resolve(dirname(fileURLToPath(this.opts.moduleUrl)), this.mod.plan.sourceDir);
     return process.cwd();
@@ -167,12 +171,14 @@ export class Job {
   async open(): Promise<void> {
     const plan = this.mod.plan;
     const hooks: TaskHooks = {
-      onSnapshot: (_task, id, state) => {
-        if (!state) return;
+      onSnapshot: (task, id, state, pauseMs) => {
+        this.opts.checkpoint?.onSnapshot(task, id, state, pauseMs);
+        if (!state || this.opts.checkpoint) return;
         let list = this.snapshots.get(id);
         if (!list) this.snapshots.set(id, (list = []));
         list.push(state);
       },
+      onSnapshotFailed: (task, id, error) => this.opts.checkpoint?.onSnapshotFailed(task, id, error),
     };
     const local = (id: string, i: number) => this.opts.placement?.isLocal(id, i) ?? true;
     try {
@@ -213,6 +219,7 @@ export class Job {
     for (const [source, readers] of this.errorStreams) if (!this.readers.some((r) => r.stats.name === source)) for (const r of readers) r.end();
     this.wire();
     if (this.opts.restore) for (const t of this.localTasks()) t.operator.restore(this.opts.restore);
+    this.opts.checkpoint?.attach({ tasks: this.localTasks(), cancel: (reason) => this.cancel(reason) });
   }
 
   private localTasks(): Task[] {
@@ -232,7 +239,7 @@ export class Job {
     switch (node.kind) {
       case "source": {
         const override = this.opts.sourceOverrides?.[node.name];
-        const reader = override ? arrayReader(override, this.mod.plan.config.batchSize) : await this.openSource(node);
+        const reader = override ? arrayReader(override, this.mod.plan.config.batchSize, this.opts.checkpoint?.resumeOf(node.id, i)) : await this.openSource(node, i);
         return { op: passThrough(ctx), reader };
       }
       case "chain": {
@@ -275,13 +282,14 @@ export class Job {
     }
   }
 
-  private async openSource(node: PlanNode & { kind: "source" }): Promise<SourceReader> {
+  private async openSource(node: PlanNode & { kind: "source" }, partition: number): Promise<SourceReader> {
     if (node.connector.type === ERRORS_CONNECTOR) {
       const reader = new ErrorStreamReader();
       const origin = String(node.connector.args.source);
       this.errorStreams.set(origin, [...(this.errorStreams.get(origin) ?? []), reader]);
       return reader;
     }
+    const resume = this.opts.checkpoint?.resumeOf(node.id, partition);
     const connector = SOURCES[node.connector.type];
     if (!connector) throw new JobError(`this runtime has no source connector \`${node.connector.type}\``, node.loc);
     return connector.open(node.connector, {
@@ -293,6 +301,8 @@ export class Job {
       loc: node.loc,
       stdin: (this.opts.stdin ?? process.stdin) as never,
       signal: this.opts.signal ?? new AbortController().signal,
+      ...(resume ? { resume } : {}),
+      ...(this.opts.checkpoint ? { stateDir: this.opts.checkpoint.sourceStateDir(node.id, partition) } : {}),
     });
   }
 
@@ -310,6 +320,7 @@ export class Job {
       loc: node.loc,
       stdout: (this.opts.stdout ?? process.stdout) as never,
       ...(this.opts.attempt === undefined ? {} : { attempt: this.opts.attempt }),
+      ...(this.opts.checkpoint ? { staging: this.opts.checkpoint.stagingOf(node.id, partition) } : {}),
     });
   }
 
@@ -381,6 +392,8 @@ export class Job {
   async run(): Promise<RunSummary> {
     const ticker = this.timedOps.length > 0 ? setInterval(() => this.tick(), 50) : null;
     const cancelled = new Promise<never>((_, reject) => (this.rejectRun = reject));
+    // A cancel after the work has finished has no one to tell: not an unhandled rejection.
+    cancelled.catch(() => {});
     try {
       const work = (async () => {
         await Promise.all(this.readers.map((r) => this.pump(r)));
@@ -407,7 +420,11 @@ export class Job {
     try {
       for (;;) {
         if (signal?.aborted || this.cancelled) break;
-        const batch = await r.reader.next();
+        this.opts.checkpoint?.beforeRead(r.task, r.reader);
+        const reading = r.reader.next();
+        this.opts.checkpoint?.reading(r.task, r.reader);
+        const batch = await reading;
+        this.opts.checkpoint?.reading(r.task, null);
         if (batch === undefined || this.cancelled) break;
         r.stats.records += batch.length;
         this.stats.recordsIn += batch.length;
@@ -428,7 +445,11 @@ export class Job {
       await r.reader.close();
       for (const e of this.errorStreams.get(r.stats.name) ?? []) e.end();
     }
-    if (!this.cancelled) r.task.finish();
+    if (this.cancelled) return;
+    // A barrier due now still goes out before the end, so that downstream tasks ack it.
+    this.opts.checkpoint?.beforeRead(r.task, r.reader);
+    this.opts.checkpoint?.sourceEnded(r.task, r.reader);
+    r.task.finish();
   }
 
   private async abort(): Promise<void> {
@@ -501,9 +522,10 @@ function passThrough(ctx: OperatorContext): Operator {
   };
 }
 
-function arrayReader(records: readonly unknown[], batchSize: number): SourceReader {
-  let i = 0;
+function arrayReader(records: readonly unknown[], batchSize: number, resume?: Record<string, unknown>): SourceReader {
+  let i = typeof resume?.index === "number" ? resume.index : 0;
   return {
+    position: () => ({ index: i }),
     next: async () => {
       if (i >= records.length) return undefined;
       const batch = records.slice(i, i + batchSize);

@@ -8,8 +8,10 @@ import type { Batch, ControlEvent } from "./messages.js";
 import type { Output, Receiver } from "./output.js";
 
 export interface TaskHooks {
-  /** The barrier of checkpoint `id` passed this task; `state` is its operator's snapshot. */
-  onSnapshot(task: Task, id: number, state: OperatorState | undefined): void;
+  /** The barrier of checkpoint `id` passed this task; `state` is its operator's snapshot, taken in `pauseMs`. */
+  onSnapshot(task: Task, id: number, state: OperatorState | undefined, pauseMs: number): void;
+  /** The operator's snapshot threw: the checkpoint is declined, the job goes on. */
+  onSnapshotFailed?(task: Task, id: number, error: unknown): void;
 }
 
 export class Task implements Receiver {
@@ -51,7 +53,16 @@ export class Task implements Receiver {
         if (!this.operator.ownsWatermarks) this.broadcast({ kind: "idle" });
       },
       onBarrier: (id) => {
-        this.hooks.onSnapshot(this, id, this.operator.snapshot());
+        const t0 = performance.now();
+        let state: OperatorState | undefined;
+        try {
+          state = this.operator.snapshot();
+        } catch (e) {
+          this.hooks.onSnapshotFailed?.(this, id, e);
+          this.broadcast({ kind: "barrier", id });
+          return;
+        }
+        this.hooks.onSnapshot(this, id, state, performance.now() - t0);
         this.broadcast({ kind: "barrier", id });
       },
       onEnd: () => this.finish(),

@@ -68,7 +68,7 @@ export class AggregateOperator implements Operator {
 
   snapshot(): OperatorState {
     const keyGroups: Record<number, unknown[]> = {};
-    for (const [id, e] of this.entries) (keyGroups[keyGroupOf(id, this.ctx.keyGroups)] ??= []).push([null, e.key, structuredClone(e.acc)]);
+    for (const [id, e] of this.entries) (keyGroups[keyGroupOf(id, this.ctx.keyGroups)] ??= []).push([null, e.key, typeof e.acc === "object" && e.acc !== null ? structuredClone(e.acc) : e.acc]);
     return { operator: this.id, keyGroups };
   }
 

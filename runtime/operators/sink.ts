@@ -1,6 +1,6 @@
 // Hands batches to a connector's writer. When the writer's buffers are full it reports the wait to
 // the job, which pauses its sources until the writer has drained (backpressure).
-import type { SinkWriter } from "../connectors/api.js";
+import type { SinkWriter, StagedOutput } from "../connectors/api.js";
 import type { Batch } from "../exec/messages.js";
 import type { Operator } from "./operator.js";
 
@@ -36,6 +36,16 @@ export class SinkOperator implements Operator {
   /** Publishes staged output (cluster attempts); a no-op for sinks that write in place. */
   async commit(): Promise<void> {
     await this.writer.commit?.();
+  }
+
+  /** Checkpointing: stage what came before barrier `id`; undefined for sinks that write in place. */
+  preCommit(id: number): Promise<StagedOutput> | undefined {
+    return this.writer.preCommit?.(id);
+  }
+
+  /** Checkpointing: publish the staged output up to checkpoint `id`, which has completed. */
+  async commitCheckpoint(id: number): Promise<void> {
+    await this.writer.commitCheckpoint?.(id);
   }
 
   snapshot(): undefined {

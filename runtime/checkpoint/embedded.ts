@@ -1,0 +1,133 @@
+// Checkpointing for `flowc run` (embedded mode): opens the state directory, restores from the last
+// intact completed checkpoint (committing its staged sink output again, removing every other staged
+// segment), hands the job a coordinator, and after a normal end publishes the last output and
+// clears the state directory, so that the next run starts fresh.
+import { createHash } from "node:crypto";
+import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import * as path from "node:path";
+import type { BadRecord } from "../connectors/api.js";
+import type { Job, RunOptions } from "../exec/job.js";
+import { JobError } from "../exec/job.js";
+import type { OperatorState } from "../operators/operator.js";
+import type { ExecutionPlan } from "../plan.js";
+import { CheckpointCoordinator, type CheckpointStats } from "./coordinator.js";
+import { commitStagedOutput, stagedSegments } from "./staged-file-sink.js";
+import { CheckpointStore } from "./store.js";
+
+export interface CheckpointSettings {
+  intervalMs: number;
+  stateDir: string;
+  /** Completed checkpoints kept (default 3). */
+  retain: number;
+  /** Declined checkpoints in a row that fail the job (default 3). */
+  maxDeclines: number;
+}
+
+export const DEFAULT_RETAIN = 3;
+export const DEFAULT_MAX_DECLINES = 3;
+
+/** The default state directory: `.flow-state/<pipeline>` next to the .flow file. */
+export function defaultStateDir(baseDir: string, pipeline: string): string {
+  return path.join(baseDir, ".flow-state", pipeline);
+}
+
+export function planHash(plan: ExecutionPlan): string {
+  return createHash("sha256").update(JSON.stringify({ nodes: plan.nodes, keyGroups: plan.config.keyGroups })).digest("hex");
+}
+
+export class EmbeddedCheckpoints {
+  private constructor(
+    readonly coordinator: CheckpointCoordinator,
+    private readonly store: CheckpointStore,
+    readonly restore: OperatorState[] | undefined,
+    private readonly reported: Set<string>,
+    private readonly badLog: string,
+  ) {}
+
+  get stats(): CheckpointStats {
+    return this.coordinator.stats;
+  }
+
+  /**
+   * Recovers (if there is a checkpoint) and prepares the coordinator. `baseDir` resolves the plan's
+   * file sinks. Rejects with JobError when the checkpoint belongs to another pipeline.
+   */
+  static async open(plan: ExecutionPlan, baseDir: string, partitions: number, settings: CheckpointSettings, warn: (m: string) => void): Promise<EmbeddedCheckpoints> {
+    const store = new CheckpointStore(settings.stateDir);
+    mkdirSync(settings.stateDir, { recursive: true });
+    const loaded = await store.load(warn);
+    const hash = planHash(plan);
+    if (loaded && loaded.manifest.planHash !== hash) {
+      throw new JobError(
+        `the state directory ${settings.stateDir} holds a checkpoint of another version of pipeline \`${loaded.manifest.pipeline}\``,
+        undefined,
+        "delete the state directory to start from the beginning, or pass another --state-dir",
+      );
+    }
+    if (loaded) {
+      // The checkpoint completed, so its output is published; again, in case the crash came first.
+      for (const s of loaded.manifest.sinks) await commitStagedOutput(s.staged, loaded.manifest.id);
+    }
+    // Every other staged segment belongs to a checkpoint that never completed.
+    for (const dir of fileSinkDirs(plan, baseDir)) for (const f of await stagedSegments(dir)) await rm(f, { force: true });
+    const badLog = path.join(settings.stateDir, "bad-records.log");
+    const reported = new Set<string>();
+    if (loaded) {
+      try {
+        for (const line of readFileSync(badLog, "utf8").split("\n")) if (line) reported.add(line);
+      } catch {
+        // No bad record was reported before the crash.
+      }
+    } else await rm(badLog, { force: true });
+    const coordinator = new CheckpointCoordinator(store, {
+      intervalMs: settings.intervalMs,
+      retain: settings.retain,
+      maxDeclines: settings.maxDeclines,
+      pipeline: plan.name,
+      planHash: hash,
+      partitions,
+      keyGroups: plan.config.keyGroups,
+      ...(loaded ? { resumed: loaded.manifest } : {}),
+      warn,
+    });
+    return new EmbeddedCheckpoints(coordinator, store, loaded?.states, reported, badLog);
+  }
+
+  /** The job's options for checkpointing. */
+  runOptions(): Pick<RunOptions, "checkpoint" | "restore"> {
+    return { checkpoint: this.coordinator, ...(this.restore ? { restore: this.restore } : {}) };
+  }
+
+  /**
+   * Whether to show a bad record: each is shown once over a crash and the re-run that replays its
+   * line (the log is written before the record is shown).
+   */
+  firstReport(bad: BadRecord): boolean {
+    const id = `${bad.source}\t${bad.origin}\t${bad.line}`;
+    if (this.reported.has(id)) return false;
+    this.reported.add(id);
+    try {
+      appendFileSync(this.badLog, id + "\n");
+    } catch {
+      // Reporting goes on; only the de-duplication after a crash is lost.
+    }
+    return true;
+  }
+
+  /** After run() resolved: the last checkpoint's commit, the final commit, then nothing to resume. */
+  async finish(job: Job): Promise<void> {
+    await this.coordinator.stop();
+    await job.commit();
+    await this.store.clear();
+  }
+
+  /** After the job failed: no new checkpoint; the state directory stays for the next run. */
+  async abandon(): Promise<void> {
+    await this.coordinator.stop();
+  }
+}
+
+function fileSinkDirs(plan: ExecutionPlan, baseDir: string): string[] {
+  return plan.nodes.flatMap((n) => (n.kind === "sink" && n.connector.type === "file" && typeof n.connector.args.path === "string" ? [path.resolve(baseDir, n.connector.args.path)] : []));
+}

@@ -1,0 +1,166 @@
+// The state directory of a checkpointed job (embedded mode):
+//
+//   <state-dir>/latest                 {"id", "manifestSha256"}: the last completed checkpoint,
+//                                      replaced atomically (written to latest.tmp, then renamed)
+//   <state-dir>/chk-<id>/manifest.json what the checkpoint holds, with a sha256 per state file
+//   <state-dir>/chk-<id>/manifest.sha256
+//   <state-dir>/chk-<id>/<node>.<partition>.json   one task's operator state, entries per key group
+//
+// A checkpoint is used only when its manifest and every state file match their checksums; a
+// truncated or corrupt latest checkpoint is skipped (with a warning) for the newest older one.
+import { createHash } from "node:crypto";
+import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import * as path from "node:path";
+import { setImmediate as yieldToLoop } from "node:timers/promises";
+import type { SourcePosition, StagedOutput } from "../connectors/api.js";
+import type { OperatorState } from "../operators/operator.js";
+import { checkWrite } from "./test-hooks.js";
+
+export const MANIFEST_VERSION = 1;
+
+export interface Manifest {
+  version: typeof MANIFEST_VERSION;
+  id: number;
+  pipeline: string;
+  /** sha256 of the plan's graph: a checkpoint restores only into the pipeline that wrote it. */
+  planHash: string;
+  partitions: number;
+  keyGroups: number;
+  createdAt: string;
+  tasks: { node: string; partition: number; file: string; sha256: string; bytes: number }[];
+  sources: { node: string; partition: number; position: SourcePosition }[];
+  sinks: { node: string; partition: number; staged: StagedOutput }[];
+}
+
+export interface TaskSnapshot {
+  node: string;
+  partition: number;
+  state: OperatorState;
+}
+
+export interface LoadedCheckpoint {
+  manifest: Manifest;
+  states: OperatorState[];
+}
+
+const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
+
+/** Writes a file and syncs it; every write into the state directory goes through here. */
+async function writeDurably(file: string, data: string): Promise<void> {
+  checkWrite(file);
+  const fh = await open(file, "w");
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export class CheckpointStore {
+  constructor(readonly dir: string) {}
+
+  private chkDir(id: number): string {
+    return path.join(this.dir, `chk-${id}`);
+  }
+
+  /** Writes the state files and the manifest of checkpoint `id`; the checkpoint is not completed until publish(). */
+  async write(meta: Omit<Manifest, "tasks" | "version" | "createdAt">, snapshots: TaskSnapshot[]): Promise<string> {
+    const dir = this.chkDir(meta.id);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    const tasks: Manifest["tasks"] = [];
+    for (const s of snapshots) {
+      // Serialising one task at a time, yielding in between, keeps the record path's pauses short.
+      await yieldToLoop();
+      const text = JSON.stringify(s.state);
+      const file = `${s.node}.${s.partition}.json`;
+      await writeDurably(path.join(dir, file), text);
+      tasks.push({ node: s.node, partition: s.partition, file, sha256: sha256(text), bytes: Buffer.byteLength(text) });
+    }
+    const manifest: Manifest = { version: MANIFEST_VERSION, ...meta, createdAt: new Date().toISOString(), tasks };
+    const text = JSON.stringify(manifest, null, 1);
+    await writeDurably(path.join(dir, "manifest.json"), text);
+    const digest = sha256(text);
+    await writeDurably(path.join(dir, "manifest.sha256"), digest + "\n");
+    return digest;
+  }
+
+  /** Makes `id` the last completed checkpoint: write latest.tmp, sync, rename over latest. */
+  async publish(id: number, manifestSha256: string): Promise<void> {
+    const tmp = path.join(this.dir, "latest.tmp");
+    await writeDurably(tmp, JSON.stringify({ id, manifestSha256 }) + "\n");
+    await rename(tmp, path.join(this.dir, "latest"));
+    const d = await open(this.dir, "r");
+    await d.sync().catch(() => {});
+    await d.close();
+  }
+
+  async discard(id: number): Promise<void> {
+    await rm(this.chkDir(id), { recursive: true, force: true });
+  }
+
+  private async ids(): Promise<number[]> {
+    const entries = await readdir(this.dir).catch(() => [] as string[]);
+    return entries.flatMap((e) => (/^chk-\d+$/.test(e) ? [Number(e.slice(4))] : [])).sort((a, b) => b - a);
+  }
+
+  /** Keeps the newest `keep` checkpoints up to `latest`, deletes older ones. */
+  async prune(latest: number, keep: number): Promise<void> {
+    const older = (await this.ids()).filter((id) => id <= latest);
+    for (const id of older.slice(keep)) await this.discard(id);
+  }
+
+  /**
+   * The last completed checkpoint that is intact, or undefined (a fresh start). Checkpoints newer
+   * than `latest` were never completed and are deleted; a damaged one is reported through `warn`.
+   */
+  async load(warn: (message: string) => void): Promise<LoadedCheckpoint | undefined> {
+    let pointer: { id: number; manifestSha256: string } | undefined;
+    try {
+      pointer = JSON.parse(await readFile(path.join(this.dir, "latest"), "utf8"));
+    } catch {
+      pointer = undefined;
+    }
+    const ids = await this.ids();
+    for (const id of ids) if (pointer === undefined || id > pointer.id) await this.discard(id);
+    if (pointer === undefined) return undefined;
+    for (const id of ids.filter((x) => x <= pointer!.id)) {
+      const problem = await this.verify(id, id === pointer.id ? pointer.manifestSha256 : undefined);
+      if (typeof problem !== "string") {
+        if (id !== pointer.id) warn(`using checkpoint ${id} instead`);
+        return problem;
+      }
+      warn(`checkpoint ${id} in ${this.dir} is damaged and will not be used: ${problem}`);
+    }
+    warn(`no intact checkpoint is left in ${this.dir}: starting from the beginning`);
+    return undefined;
+  }
+
+  private async verify(id: number, expected: string | undefined): Promise<LoadedCheckpoint | string> {
+    const dir = this.chkDir(id);
+    try {
+      const text = await readFile(path.join(dir, "manifest.json"), "utf8");
+      const digest = sha256(text);
+      const recorded = expected ?? (await readFile(path.join(dir, "manifest.sha256"), "utf8")).trim();
+      if (digest !== recorded) return "the manifest does not match its checksum";
+      const manifest = JSON.parse(text) as Manifest;
+      if (manifest.version !== MANIFEST_VERSION || manifest.id !== id) return "the manifest is of another version";
+      const states: OperatorState[] = [];
+      for (const t of manifest.tasks) {
+        const data = await readFile(path.join(dir, t.file)).catch(() => undefined);
+        if (data === undefined) return `${t.file} is missing`;
+        if (sha256(data) !== t.sha256) return `${t.file} does not match its checksum (truncated or corrupt)`;
+        states.push(JSON.parse(data.toString("utf8")) as OperatorState);
+      }
+      return { manifest, states };
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
+  /** After a job completed normally: nothing to resume, the next run starts fresh. */
+  async clear(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}

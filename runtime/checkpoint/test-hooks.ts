@@ -1,0 +1,30 @@
+// Fault injection for the checkpoint tests, switched on by environment variables. Both are test
+// hooks, documented in docs/fault-tolerance.md; nothing else reads them.
+//
+//   FLOW_TEST_CRASH_AT=<step>[:<checkpoint id>]  kill this process with SIGKILL (as `kill -9` would)
+//       at a step between "checkpoint complete" and "every sink committed": after-manifest,
+//       after-pointer, after-first-commit, mid-commit, after-commits. Without an id: the first time.
+//   FLOW_TEST_FAIL_WRITES=ENOSPC[:<after n writes>]  writes into the state directory fail with ENOSPC
+//       (the disk is full), from the first write or after n successful ones.
+
+export type CrashStep = "after-manifest" | "after-pointer" | "after-first-commit" | "mid-commit" | "after-commits";
+
+export function crashPoint(step: CrashStep, checkpoint: number): void {
+  const spec = process.env.FLOW_TEST_CRASH_AT;
+  if (!spec) return;
+  const [want, id] = spec.split(":");
+  if (want !== step) return;
+  if (id !== undefined && Number(id) !== checkpoint) return;
+  process.kill(process.pid, "SIGKILL");
+}
+
+let writes = 0;
+
+/** Throws ENOSPC when FLOW_TEST_FAIL_WRITES says the state directory's disk is full. */
+export function checkWrite(path: string): void {
+  const spec = process.env.FLOW_TEST_FAIL_WRITES;
+  if (!spec) return;
+  const [code, after] = spec.split(":");
+  if (writes++ < Number(after ?? 0)) return;
+  throw Object.assign(new Error(`${code}: no space left on device, write '${path}'`), { code });
+}
