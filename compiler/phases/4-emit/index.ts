@@ -13,7 +13,7 @@ import { Project, ts, VariableDeclarationKind } from "ts-morph";
 import type * as A from "../../ast.js";
 import type { OpStream } from "../2-check/index.js";
 import type { FunctionSpec, PlannedProgram } from "../3-plan/index.js";
-import type { ExecutionPlan } from "../../../runtime/plan.js";
+import type { ConstValue, ExecutionPlan } from "../../../runtime/plan.js";
 import type { FlowType } from "../../../runtime/types.js";
 import { emitExpr, mangle, tsType, type ExprContext } from "./expressions.js";
 import { PRELUDE, type PreludeName } from "./prelude.js";
@@ -153,7 +153,9 @@ class ModuleWriter {
         sf.addVariableStatement({
           declarationKind: VariableDeclarationKind.Const,
           leadingTrivia: `// ${this.where(k.decl.span)}\n`,
-          declarations: [{ name: mangle(name), initializer: JSON.stringify(k.value) }],
+          // Typed as declared in Flow: TypeScript would give `const mode = "prod"` the type "prod",
+          // and reject `mode === "dev"` as a comparison that can never be true.
+          declarations: [{ name: mangle(name), type: tsType(k.type), initializer: constLiteral(k.value) }],
         });
       }
     }
@@ -253,6 +255,14 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
         throw new Error(`internal: ${s.op} in a chain`);
     }
   }
+}
+
+/** A constant's value as TypeScript; unlike JSON, keeps `1 / 0` and `0 % 0` (Infinity, NaN) as they are. */
+function constLiteral(v: ConstValue): string {
+  if (typeof v === "number") return Number.isFinite(v) ? (Object.is(v, -0) ? "-0" : String(v)) : Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
+  if (Array.isArray(v)) return `[${v.map(constLiteral).join(", ")}]`;
+  if (v !== null && typeof v === "object") return `{ ${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${constLiteral(x)}`).join(", ")} }`;
+  return JSON.stringify(v);
 }
 
 function wrapArrayElem(t: string): string {
