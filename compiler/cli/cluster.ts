@@ -266,6 +266,9 @@ async function planSource(file: string, io: Io): Promise<string | undefined> {
 }
 
 async function waitForEnd(store: ZkClusterStore, job: string): Promise<JobState> {
+  // ZooKeeper may be briefly unreachable (a server of the ensemble died, the session is being
+  // replaced): keep waiting through that, and give up only after a minute without an answer.
+  let failingSince: number | null = null;
   for (;;) {
     const changed = new Promise<void>((r) => {
       const off = store.onStateChanged(job, () => {
@@ -277,7 +280,14 @@ async function waitForEnd(store: ZkClusterStore, job: string): Promise<JobState>
         r();
       }, 2000).unref();
     });
-    const s = (await store.state(job))?.value;
+    let s: JobState | undefined;
+    try {
+      s = (await store.state(job))?.value;
+      failingSince = null;
+    } catch (e) {
+      failingSince ??= Date.now();
+      if (Date.now() - failingSince > 60_000) throw e;
+    }
     if (s && isTerminal(s.status)) return s;
     await changed;
   }
