@@ -118,8 +118,10 @@ async function run(mod: PlanModule, dir: string, partitions: number, crashAfter?
   const running = job.run();
   if (crashAfter !== undefined) {
     while (ck.stats.completed < crashAfter) await new Promise((r) => setTimeout(r, 5));
+    // Handled before cancelling: run() rejects while cancel() is still closing files.
+    const ended = running.catch(() => {});
     await job.cancel("crash");
-    await running.catch(() => {});
+    await ended;
     await ck.abandon();
     return { ck, warnings };
   }
