@@ -7,9 +7,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_MAX_DECLINES, DEFAULT_RETAIN } from "../../runtime/checkpoint/embedded.js";
 import { startWorkerNode } from "../../runtime/cluster/node.js";
 import { loadPlan, PlanIntegrityError, storePlan } from "../../runtime/cluster/plans.js";
-import { isTerminal, type JobRecord, type JobState, type WorkerRecord } from "../../runtime/cluster/protocol.js";
+import { isTerminal, type JobCheckpointConfig, type JobRecord, type JobState, type WorkerRecord } from "../../runtime/cluster/protocol.js";
 import type { JobStatusOnWorker } from "../../runtime/cluster/worker.js";
 import { tcpDataServer } from "../../runtime/cluster/data-server.js";
 import { ZkClusterStore } from "../../runtime/cluster/zk-store.js";
@@ -17,6 +18,7 @@ import { codeOf, ZkSession } from "../../runtime/cluster/zk-session.js";
 import type { PlanModule } from "../../runtime/plan.js";
 import { hasErrors } from "../diagnostics/diagnostic.js";
 import { compile, readSource } from "../index.js";
+import { durationMs } from "./main.js";
 import { colors, formatCount, printDiagnostics, printProblem, type Io } from "./output.js";
 
 const CONNECT = /^[^\s,/:]+:\d{1,5}(,[^\s,/:]+:\d{1,5})*(\/[^\s]*)?$/;
@@ -124,7 +126,11 @@ export function registerClusterCommands(program: Command, io: Io, setCode: (code
     .option("--name <job>", "job name (default: the file's name)")
     .option("--plans-dir <dir>", "where the plan is stored; shared storage when workers run on several hosts (default: .flow/plans next to the file)")
     .option("--wait", "wait until the job ends; exit 1 unless it finished")
-    .action(async (file: string, o: { zookeeper: string; partitions?: number; name?: string; plansDir?: string; wait?: boolean }) => {
+    .option("--checkpoint-interval <duration>", "checkpoint every interval (5s, 500ms, or ms; 0: off); overrides `checkpoint:` in config", durationMs)
+    .option("--state-dir <dir>", "where checkpoints go: shared storage every worker can write (default: .flow-state/<job> next to the file)")
+    .option("--retain-checkpoints <n>", "completed checkpoints to keep (default 3)", wholeNumber(1))
+    .option("--max-declined-checkpoints <n>", "declined checkpoints in a row that fail the job (default 3)", wholeNumber(1))
+    .action(async (file: string, o: SubmitFlags) => {
       setCode(await submitCommand(file, o, io));
     });
 
@@ -189,7 +195,19 @@ async function workerCommand(o: { zookeeper: string; slots: number; port: number
 
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
-async function submitCommand(file: string, o: { zookeeper: string; partitions?: number; name?: string; plansDir?: string; wait?: boolean }, io: Io): Promise<number> {
+interface SubmitFlags {
+  zookeeper: string;
+  partitions?: number;
+  name?: string;
+  plansDir?: string;
+  wait?: boolean;
+  checkpointInterval?: number;
+  stateDir?: string;
+  retainCheckpoints?: number;
+  maxDeclinedCheckpoints?: number;
+}
+
+async function submitCommand(file: string, o: SubmitFlags, io: Io): Promise<number> {
   const name = o.name ?? basename(file).replace(/\.(flow|plan\.m?js|m?js)$/, "");
   if (!JOB_NAME.test(name)) {
     printProblem(io, `\`${name}\` is not a valid job name`, undefined, "use letters, digits, `_`, `.` and `-` (pass --name)");
@@ -217,7 +235,21 @@ async function submitCommand(file: string, o: { zookeeper: string; partitions?: 
     return 2;
   }
   return withStore(io, o.zookeeper, async (store) => {
-    const record: JobRecord = { name, planPath: stored.path, planHash: stored.hash, partitions, secret: randomBytes(32).toString("base64url"), submittedAt: Date.now(), baseDir: dir };
+    const intervalMs = o.checkpointInterval ?? mod.plan.config.checkpointIntervalMs ?? 0;
+    const checkpoint: JobCheckpointConfig | undefined =
+      intervalMs > 0
+        ? { intervalMs, dir: resolve(o.stateDir ?? join(dir, ".flow-state", name)), retain: o.retainCheckpoints ?? DEFAULT_RETAIN, maxDeclines: o.maxDeclinedCheckpoints ?? DEFAULT_MAX_DECLINES }
+        : undefined;
+    const record: JobRecord = {
+      name,
+      planPath: stored.path,
+      planHash: stored.hash,
+      partitions,
+      secret: randomBytes(32).toString("base64url"),
+      submittedAt: Date.now(),
+      baseDir: dir,
+      ...(checkpoint ? { checkpoint } : {}),
+    };
     try {
       await store.submit(record);
     } catch (e) {
@@ -225,7 +257,8 @@ async function submitCommand(file: string, o: { zookeeper: string; partitions?: 
       printProblem(io, (e as Error).message, undefined, `pick another name with --name, or see \`flowc status ${name}\``);
       return 1;
     }
-    io.stderr.write(`submitted ${name}: ${partitions} partition${partitions === 1 ? "" : "s"}, plan ${stored.hash.slice(0, 12)}\n`);
+    const every = checkpoint ? `, checkpoints every ${checkpoint.intervalMs} ms in ${checkpoint.dir}` : "";
+    io.stderr.write(`submitted ${name}: ${partitions} partition${partitions === 1 ? "" : "s"}, plan ${stored.hash.slice(0, 12)}${every}\n`);
     if (!o.wait) return 0;
     const state = await waitForEnd(store, name);
     io.stderr.write(`${name} ${state.status}${state.message ? `: ${state.message}` : ""} (epoch ${state.epoch})\n`);

@@ -36,7 +36,7 @@ interface OpenSegment {
   writer: SinkWriter;
 }
 
-export const SEGMENT = /^\.part-\d+\.(txt|csv|jsonl)\.ckpt-after-\d+$/;
+export const SEGMENT = /^\.part-\d+\.(txt|csv|jsonl)\.ckpt-after-\d+(\.e\d+)?$/;
 
 export async function openStagedFileSink(dir: string, final: string, staging: SinkStaging, opts: StagedSinkOptions): Promise<SinkWriter> {
   const published = path.join(dir, final);
@@ -64,6 +64,7 @@ class StagedFileWriter implements SinkWriter {
   /** Pre-commits and commits run one after the other, in barrier order. */
   private chain: Promise<unknown> = Promise.resolve();
   private error: ConnectorError | undefined;
+  private readonly tag: string | undefined;
 
   constructor(
     private readonly dir: string,
@@ -74,12 +75,13 @@ class StagedFileWriter implements SinkWriter {
   ) {
     this.length = length;
     this.after = staging.after;
+    this.tag = staging.tag;
     // A fresh csv file gets its header in its first segment, even when no record follows.
     if (!staging.resumed && opts.format === "csv") this.open(true);
   }
 
   private open(header: boolean): OpenSegment {
-    const name = `.${this.final}.ckpt-after-${this.after}`;
+    const name = `.${this.final}.ckpt-after-${this.after}${this.tag ? `.${this.tag}` : ""}`;
     const stream = createWriteStream(path.join(this.dir, name));
     const writer = openTextSink(stream, { format: this.opts.format, type: this.opts.type, header, end: true, writeError: (e) => this.opts.writeError(name, e) });
     return (this.current = { name, stream, writer });

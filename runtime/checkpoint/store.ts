@@ -43,10 +43,10 @@ export interface LoadedCheckpoint {
   states: OperatorState[];
 }
 
-const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
+export const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
 
 /** Writes a file and syncs it; every write into the state directory goes through here. */
-async function writeDurably(file: string, data: string): Promise<void> {
+export async function writeDurably(file: string, data: string): Promise<void> {
   checkWrite(file);
   const fh = await open(file, "w");
   try {
@@ -137,30 +137,38 @@ export class CheckpointStore {
     return undefined;
   }
 
-  private async verify(id: number, expected: string | undefined): Promise<LoadedCheckpoint | string> {
-    const dir = this.chkDir(id);
-    try {
-      const text = await readFile(path.join(dir, "manifest.json"), "utf8");
-      const digest = sha256(text);
-      const recorded = expected ?? (await readFile(path.join(dir, "manifest.sha256"), "utf8")).trim();
-      if (digest !== recorded) return "the manifest does not match its checksum";
-      const manifest = JSON.parse(text) as Manifest;
-      if (manifest.version !== MANIFEST_VERSION || manifest.id !== id) return "the manifest is of another version";
-      const states: OperatorState[] = [];
-      for (const t of manifest.tasks) {
-        const data = await readFile(path.join(dir, t.file)).catch(() => undefined);
-        if (data === undefined) return `${t.file} is missing`;
-        if (sha256(data) !== t.sha256) return `${t.file} does not match its checksum (truncated or corrupt)`;
-        states.push(JSON.parse(data.toString("utf8")) as OperatorState);
-      }
-      return { manifest, states };
-    } catch (e) {
-      return (e as Error).message;
-    }
+  private verify(id: number, expected: string | undefined): Promise<LoadedCheckpoint | string> {
+    return verifyCheckpoint(this.chkDir(id), "manifest.json", expected, id);
   }
 
   /** After a job completed normally: nothing to resume, the next run starts fresh. */
   async clear(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Reads a checkpoint's manifest (`manifestFile` in `dir`) and every state file it names, checking
+ * each against its sha256: the loaded checkpoint, or why it cannot be used. `expected` is the
+ * manifest's own sha256 as the pointer recorded it (else manifest.sha256 next to it).
+ */
+export async function verifyCheckpoint(dir: string, manifestFile: string, expected: string | undefined, id?: number): Promise<LoadedCheckpoint | string> {
+  try {
+    const text = await readFile(path.join(dir, manifestFile), "utf8");
+    const digest = sha256(text);
+    const recorded = expected ?? (await readFile(path.join(dir, "manifest.sha256"), "utf8")).trim();
+    if (digest !== recorded) return "the manifest does not match its checksum";
+    const manifest = JSON.parse(text) as Manifest;
+    if (manifest.version !== MANIFEST_VERSION || (id !== undefined && manifest.id !== id)) return "the manifest is of another version";
+    const states: OperatorState[] = [];
+    for (const t of manifest.tasks) {
+      const data = await readFile(path.join(dir, t.file)).catch(() => undefined);
+      if (data === undefined) return `${t.file} is missing`;
+      if (sha256(data) !== t.sha256) return `${t.file} does not match its checksum (truncated or corrupt)`;
+      states.push(JSON.parse(data.toString("utf8")) as OperatorState);
+    }
+    return { manifest, states };
+  } catch (e) {
+    return (e as Error).message;
   }
 }

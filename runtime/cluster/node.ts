@@ -117,5 +117,11 @@ function describe(e: Parameters<NonNullable<ConstructorParameters<typeof Worker>
       return `${e.status} (epoch ${e.epoch})`;
     case "stepped-down":
       return `stepped down: ${e.reason}`;
+    case "checkpoint": {
+      const c = e.event;
+      return c.kind === "completed"
+        ? `checkpoint ${c.id} completed (epoch ${c.epoch}) in ${c.durationMs} ms, pause ${c.pauseMs?.toFixed(1)} ms`
+        : `checkpoint ${c.id} declined (epoch ${c.epoch}): ${c.reason}`;
+    }
   }
 }

@@ -27,6 +27,32 @@ export interface JobRecord {
   submittedAt: number;
   /** Where relative connector paths resolve (the submitted .flow file's directory: shared storage across hosts). */
   baseDir?: string;
+  /** Checkpointing (absent: off). The directory is shared storage every worker can write. */
+  checkpoint?: JobCheckpointConfig;
+}
+
+export interface JobCheckpointConfig {
+  intervalMs: number;
+  /** Absolute path of the job's checkpoint directory. */
+  dir: string;
+  /** Completed checkpoints kept. */
+  retain: number;
+  /** Declined checkpoints in a row that fail the job. */
+  maxDeclines: number;
+  /** A savepoint directory to start from when the job has no checkpoint of its own yet. */
+  from?: string;
+}
+
+/** `/flow/jobs/<job>/checkpoints/latest`: the last completed checkpoint (and the ones kept before it). */
+export interface CheckpointPointer {
+  id: number;
+  /** The epoch whose coordinator completed it. */
+  epoch: number;
+  /** The manifest, relative to the job's checkpoint directory, and its sha256. */
+  manifest: string;
+  sha256: string;
+  /** Older completed checkpoints still kept, newest first: used when the latest one is damaged. */
+  previous: { id: number; epoch: number; manifest: string; sha256: string }[];
 }
 
 export type JobStatus = "submitted" | "running" | "finished" | "failed" | "cancelling" | "cancelled";

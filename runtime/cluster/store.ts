@@ -4,7 +4,7 @@
 // One implementation here in memory (the embedded mode and tests); the ZooKeeper one maps each
 // record to the znode of protocol.ts and each conditional write to a versioned transaction.
 import type { Assignment } from "./assignment.js";
-import type { JobRecord, JobState, WorkerRecord } from "./protocol.js";
+import type { CheckpointPointer, JobRecord, JobState, WorkerRecord } from "./protocol.js";
 
 export interface Versioned<T> {
   value: T;
@@ -22,6 +22,10 @@ export interface ClusterStore {
   writeAssignment(job: string, a: Assignment, expected: number): Promise<boolean>;
   /** Writes the state iff the assignment's version is still `assignmentVersion` (the epoch fence). */
   writeState(job: string, s: JobState, assignmentVersion: number): Promise<boolean>;
+  /** The job's last completed checkpoint, if any. */
+  latestCheckpoint(job: string): Promise<CheckpointPointer | undefined>;
+  /** Moves the pointer iff the assignment's version is still `assignmentVersion` (the epoch fence). */
+  publishCheckpoint(job: string, p: CheckpointPointer, assignmentVersion: number): Promise<boolean>;
 }
 
 /** What a worker needs beyond the coordinator's view: its own registration, jobs, watches, elections. */
@@ -44,6 +48,7 @@ export class MemoryClusterStore implements WorkerStore {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly assignments = new Map<string, Versioned<Assignment>>();
   private readonly states = new Map<string, Versioned<JobState>>();
+  private readonly checkpoints = new Map<string, CheckpointPointer>();
   private readonly listeners = new Set<() => void>();
 
   addWorker(w: WorkerRecord): void {
@@ -168,6 +173,17 @@ export class MemoryClusterStore implements WorkerStore {
     const cur = this.states.get(job);
     this.states.set(job, { value: structuredClone(s), version: (cur?.version ?? -1) + 1 });
     this.fire(`state:${job}`);
+    return true;
+  }
+
+  async latestCheckpoint(job: string): Promise<CheckpointPointer | undefined> {
+    const p = this.checkpoints.get(job);
+    return p && structuredClone(p);
+  }
+
+  async publishCheckpoint(job: string, p: CheckpointPointer, assignmentVersion: number): Promise<boolean> {
+    if ((this.assignments.get(job)?.version ?? -1) !== assignmentVersion) return false;
+    this.checkpoints.set(job, structuredClone(p));
     return true;
   }
 }

@@ -3,7 +3,9 @@
 // the tasks of the old one and starts the new assignment's from the beginning (until checkpoints
 // exist, that is how a job survives a lost worker). Messages of another epoch are dropped: a
 // zombie's batches never reach a newer attempt.
-import { Job, type Placement } from "../exec/job.js";
+import { loadClusterCheckpoint, recommitSinks, WorkerCheckpointing } from "../checkpoint/cluster.js";
+import type { LoadedCheckpoint } from "../checkpoint/store.js";
+import { Job, JobError, type Placement } from "../exec/job.js";
 import type { Receiver } from "../exec/output.js";
 import type { PlanModule } from "../plan.js";
 import { taskOf } from "./assignment.js";
@@ -40,6 +42,8 @@ interface Attempt {
   /** The task keys this worker runs in this attempt. */
   tasks: string[];
   state: TaskState;
+  /** Checkpointing of this attempt (jobs submitted with checkpoints). */
+  ckpt?: WorkerCheckpointing;
 }
 
 /** Where this worker's share of a job stands (shown by `flowc status`). */
@@ -172,6 +176,7 @@ export class Worker implements Inbound {
       if (!a) continue;
       a.dead = true;
       if (a.state !== "committed") a.state = "cancelled";
+      void a.ckpt?.stop();
       await a.job?.cancel("the worker's coordination session was lost");
     }
   }
@@ -180,10 +185,25 @@ export class Worker implements Inbound {
     if (this.stopped || slot.coordinator) return;
     const plan = await this.plan(slot);
     this.log(`coordinating job ${slot.record.name}`);
-    slot.coordinator = new JobCoordinator(this.store, slot.record.name, plan.plan, slot.record.partitions, (e) => {
-      this.opts.onCoordinatorEvent?.(slot.record.name, e);
-      if (e.kind === "stepped-down") slot.coordinator = null;
-    });
+    const name = slot.record.name;
+    slot.coordinator = new JobCoordinator(
+      this.store,
+      name,
+      plan.plan,
+      slot.record.partitions,
+      (e) => {
+        this.opts.onCoordinatorEvent?.(name, e);
+        if (e.kind === "stepped-down") slot.coordinator = null;
+      },
+      {
+        record: slot.record,
+        planHash: slot.record.planHash,
+        send: async (worker, epoch, topic, body) => {
+          const to = (await this.store.workers()).find((w) => w.id === worker);
+          if (to) await this.net.app(to, name, epoch, topic, body);
+        },
+      },
+    );
     await slot.coordinator.start();
   }
 
@@ -201,6 +221,7 @@ export class Worker implements Inbound {
       const attempt = slot.attempt;
       if (attempt?.job && attempt.epoch === state.value.epoch && !attempt.committed) {
         attempt.committed = true;
+        await attempt.ckpt?.stop();
         await attempt.job.commit();
         attempt.state = "committed";
         this.log(`committed the output of ${name} (epoch ${attempt.epoch})`);
@@ -210,6 +231,7 @@ export class Worker implements Inbound {
     }
     if (state && (isTerminal(state.value.status) || state.value.status === "cancelling")) {
       if (slot.attempt?.job) {
+        await slot.attempt.ckpt?.stop();
         await slot.attempt.job.cancel(`job ${name} is ${state.value.status}`);
         await this.report(slot, slot.attempt.epoch, "finished", {});
       }
@@ -223,6 +245,8 @@ export class Worker implements Inbound {
     const attempt: Attempt = { epoch, job: null, early: slot.ahead.get(epoch) ?? [], links: new Map(), open: [], tasks: [], state: "opening" };
     for (const e of slot.ahead.keys()) if (e <= epoch) slot.ahead.delete(e);
     slot.attempt = attempt;
+    // A commit of the old attempt under way finishes before recovery commits again.
+    await old?.ckpt?.stop();
     if (old?.job) await old.job.cancel(`tasks reassigned under epoch ${a.value.epoch}`);
     if (old) for (const l of old.open.splice(0)) l.close();
     const mine = Object.entries(a.value.tasks).filter(([, w]) => w === this.id).map(([k]) => k);
@@ -256,8 +280,30 @@ export class Worker implements Inbound {
         return undefined;
       },
     };
-    const job = new Job(mod, { partitions: a.value.partitions, baseDir: slot.record.baseDir ?? this.opts.baseDir, placement, attempt: epoch });
+    let job: Job;
     try {
+      let restore: LoadedCheckpoint | undefined;
+      const config = slot.record.checkpoint;
+      if (config && config.intervalMs > 0) {
+        restore = await this.recover(slot, epoch, (node, p) => owner(node, p) === this.id, a.value.partitions);
+        if (slot.attempt !== attempt || attempt.dead) return;
+        attempt.ckpt = new WorkerCheckpointing({
+          config,
+          epoch,
+          resumed: restore,
+          send: (topic, body) => void this.report(slot, epoch, topic, body).catch((e) => this.log(`could not send ${topic} to the coordinator: ${(e as Error).message}`)),
+          fenced: async () => !attempt.dead && slot.attempt === attempt && (await this.store.assignment(name))?.value.epoch === epoch,
+          log: (line) => this.log(line),
+        });
+      }
+      job = new Job(mod, {
+        partitions: a.value.partitions,
+        baseDir: slot.record.baseDir ?? this.opts.baseDir,
+        placement,
+        attempt: epoch,
+        ...(attempt.ckpt ? { checkpoint: attempt.ckpt } : {}),
+        ...(restore ? { restore: restore.states } : {}),
+      });
       await job.open();
     } catch (e) {
       attempt.state = "failed";
@@ -314,7 +360,23 @@ export class Worker implements Inbound {
     await again();
   }
 
-  private async report(slot: JobSlot, epoch: number, topic: "finished" | "failed", body: object): Promise<void> {
+  /**
+   * Recovery for a new attempt: the latest intact checkpoint (undefined: start from the beginning),
+   * with the staged output of the sinks this worker now runs published again.
+   */
+  private async recover(slot: JobSlot, epoch: number, mine: (node: string, p: number) => boolean, partitions: number): Promise<LoadedCheckpoint | undefined> {
+    const name = slot.record.name;
+    const config = slot.record.checkpoint!;
+    const pointer = await this.store.latestCheckpoint(name);
+    const loaded = await loadClusterCheckpoint(config.dir, pointer, (m) => this.log(`${name}: ${m}`));
+    if (!loaded) return undefined;
+    if (loaded.manifest.planHash !== slot.record.planHash) throw new JobError(`checkpoint ${loaded.manifest.id} of ${name} belongs to another plan`);
+    await recommitSinks(loaded, mine, partitions);
+    this.log(`restoring ${name} from checkpoint ${loaded.manifest.id} (epoch ${epoch})`);
+    return loaded;
+  }
+
+  private async report(slot: JobSlot, epoch: number, topic: string, body: object): Promise<void> {
     const leader = await this.store.leader(slot.record.name);
     const to = leader === undefined ? undefined : (await this.store.workers()).find((w) => w.id === leader);
     if (to) await this.net.app(to, slot.record.name, epoch, topic, body);
@@ -324,6 +386,7 @@ export class Worker implements Inbound {
     clearTimeout(slot.attempt?.retry);
     for (const u of slot.unsubscribe) u();
     slot.coordinator?.stop();
+    void slot.attempt?.ckpt?.stop();
     await slot.attempt?.job?.cancel(why).catch(() => {});
     if (slot.attempt) for (const l of slot.attempt.open.splice(0)) l.close();
     await slot.election?.resign();
@@ -349,9 +412,19 @@ export class Worker implements Inbound {
   }
 
   app(job: string, epoch: number, from: string, topic: string, body: unknown): void {
-    const c = this.jobs.get(job)?.coordinator;
+    const slot = this.jobs.get(job);
+    if (topic === "ckpt-trigger" || topic === "ckpt-commit") {
+      const a = slot?.attempt;
+      if (!a || a.epoch !== epoch || a.dead || !a.ckpt) return;
+      const id = Number((body as { id?: number }).id);
+      if (topic === "ckpt-trigger") a.ckpt.trigger(id);
+      else void a.ckpt.commit(id).catch(() => {});
+      return;
+    }
+    const c = slot?.coordinator;
     if (!c) return;
-    if (topic === "finished") void c.reportFinished(from, epoch);
+    if (topic.startsWith("ckpt-")) c.checkpointMessage(from, epoch, topic, body);
+    else if (topic === "finished") void c.reportFinished(from, epoch);
     else if (topic === "failed") void c.reportFailed(from, epoch, String((body as { message?: string }).message ?? "failed"));
   }
 }

@@ -5,12 +5,13 @@
 //   <root>/jobs/<job>/assignment        Assignment; its znode version is the fence of every job write
 //   <root>/jobs/<job>/epoch             the assignment's epoch, written in the same transaction
 //   <root>/jobs/<job>/leader/n_…        ephemeral sequential: coordinator election
+//   <root>/jobs/<job>/checkpoints/latest CheckpointPointer of the last completed checkpoint (null: none)
 // Every znode carries the project's digest ACL. Watches fire once and die with the session, so each
 // subscription re-arms itself after every event and after every new session, and always delivers
 // "something changed: re-read", never the event itself.
 import zookeeper from "node-zookeeper-client";
 import type { Assignment } from "./assignment.js";
-import type { JobRecord, JobState, WorkerRecord } from "./protocol.js";
+import type { CheckpointPointer, JobRecord, JobState, WorkerRecord } from "./protocol.js";
 import type { Versioned, WorkerStore } from "./store.js";
 import { codeOf, ZkSession } from "./zk-session.js";
 
@@ -116,6 +117,8 @@ export class ZkClusterStore implements WorkerStore {
       t.create(this.p("jobs", job.name), Buffer.from(JSON.stringify(job)), this.session.acl, zookeeper.CreateMode.PERSISTENT);
       t.create(this.p("jobs", job.name, "state"), Buffer.from(JSON.stringify({ status: "submitted", epoch: 0, updatedAt: Date.now() } satisfies JobState)), this.session.acl, zookeeper.CreateMode.PERSISTENT);
       t.create(this.p("jobs", job.name, "leader"), Buffer.from("{}"), this.session.acl, zookeeper.CreateMode.PERSISTENT);
+      t.create(this.p("jobs", job.name, "checkpoints"), Buffer.from("{}"), this.session.acl, zookeeper.CreateMode.PERSISTENT);
+      t.create(this.p("jobs", job.name, "checkpoints", "latest"), Buffer.from("null"), this.session.acl, zookeeper.CreateMode.PERSISTENT);
     });
     if (!ok) throw new Error(`a job named ${job.name} already exists (cancel or remove it first)`);
   }
@@ -167,6 +170,17 @@ export class ZkClusterStore implements WorkerStore {
     return this.session.transaction(`state ${job}`, (t) => {
       if (assignmentVersion >= 0) t.check(this.p("jobs", job, "assignment"), assignmentVersion);
       t.setData(this.p("jobs", job, "state"), Buffer.from(JSON.stringify(s)));
+    });
+  }
+
+  async latestCheckpoint(job: string): Promise<CheckpointPointer | undefined> {
+    return (await this.session.getJson<CheckpointPointer | null>(this.p("jobs", job, "checkpoints", "latest")))?.value ?? undefined;
+  }
+
+  async publishCheckpoint(job: string, p: CheckpointPointer, assignmentVersion: number): Promise<boolean> {
+    return this.session.transaction(`checkpoint ${job}`, (t) => {
+      t.check(this.p("jobs", job, "assignment"), assignmentVersion);
+      t.setData(this.p("jobs", job, "checkpoints", "latest"), Buffer.from(JSON.stringify(p)));
     });
   }
 

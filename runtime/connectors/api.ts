@@ -89,6 +89,11 @@ export interface SinkStaging {
   resumed: boolean;
   /** The id of the checkpoint resumed from (0 for a fresh run); segment names start after it. */
   after: number;
+  /**
+   * Part of every staged segment's name (the cluster's epoch): a paused attempt that is still
+   * writing never shares a file with the attempt that replaced it.
+   */
+  tag?: string;
 }
 
 /** What a sink staged for a checkpoint: enough to commit it again after a crash. */
