@@ -103,6 +103,8 @@ export class WorkerCheckpointing implements JobCheckpointing {
   private readonly waiting = new Map<Task, SourceReader>();
   private commits: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** The newest checkpoint begun here (by a trigger or by a barrier): an older or repeated trigger is ignored. */
+  private highest = 0;
 
   constructor(private readonly opts: WorkerCheckpointingOptions) {}
 
@@ -138,17 +140,24 @@ export class WorkerCheckpointing implements JobCheckpointing {
 
   /** The coordinator asks for checkpoint `id`: local sources inject its barrier. */
   trigger(id: number): void {
+    if (process.env.FLOW_DEBUG_CKPT) this.opts.log(`trigger ${id} (round ${this.round?.id}, attached ${this.job !== null})`);
     if (this.stopped) return;
     if (!this.job) {
       this.pending = id;
       return;
     }
     this.pending = null;
-    if (this.round && this.round.id >= id) return;
-    // A newer checkpoint replaces one the coordinator gave up on.
-    this.round = { id, pause: 0, injected: new Set(), positions: new Map(), states: new Map(), staged: new Map(), acking: false };
+    // Barriers from another worker's sources may have started this checkpoint here already.
+    if (id <= this.highest) return;
+    this.begin(id);
     for (const [task, reader] of this.waiting) if (reader.idle?.()) this.beforeRead(task, reader);
     this.check();
+  }
+
+  /** A newer checkpoint replaces one the coordinator gave up on. */
+  private begin(id: number): WorkerRound {
+    this.highest = Math.max(this.highest, id);
+    return (this.round = { id, pause: 0, injected: new Set(), positions: new Map(), states: new Map(), staged: new Map(), acking: false });
   }
 
   reading(task: Task, reader: SourceReader | null): void {
@@ -174,8 +183,9 @@ export class WorkerCheckpointing implements JobCheckpointing {
   }
 
   onSnapshot(task: Task, id: number, state: OperatorState | undefined, pauseMs: number): void {
-    const r = this.round;
-    if (!r || r.id !== id) return;
+    // The barrier can arrive before the coordinator's trigger: it starts the checkpoint here.
+    const r = this.round?.id === id ? this.round : id > this.highest ? this.begin(id) : null;
+    if (!r) return;
     r.pause += pauseMs;
     r.states.set(task, state);
     if (task.operator instanceof SinkOperator) {
@@ -199,6 +209,7 @@ export class WorkerCheckpointing implements JobCheckpointing {
   private check(): void {
     const r = this.round;
     if (!r || r.acking || !this.job) return;
+    if (process.env.FLOW_DEBUG_CKPT) this.opts.log(`check ${r.id}: ${this.job.tasks.map((t) => `${t.name}:${t.node.kind === "source" ? r.injected.has(t) : r.states.has(t)}`).join(" ")}`);
     const late: Task[] = [];
     for (const t of this.job.tasks) {
       const acked = t.node.kind === "source" ? r.injected.has(t) : r.states.has(t);
@@ -353,7 +364,7 @@ export class ClusterCheckpointCoordinator {
     }
     const round: CoordinatorRound = { id: this.nextId++, epoch: this.epoch, startedAt: Date.now(), waiting: new Set(this.owners), acks: [], writing: false };
     this.round = round;
-    for (const w of this.owners) void this.opts.send(w, round.epoch, "ckpt-trigger", { id: round.id }).catch(() => {});
+    void Promise.allSettled(this.owners.map((w) => this.opts.send(w, round.epoch, "ckpt-trigger", { id: round.id }))).then(() => crashPoint("after-trigger", round.id));
   }
 
   onAck(from: string, epoch: number, ack: CheckpointAck): void {

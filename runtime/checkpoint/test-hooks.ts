@@ -3,11 +3,12 @@
 //
 //   FLOW_TEST_CRASH_AT=<step>[:<checkpoint id>]  kill this process with SIGKILL (as `kill -9` would)
 //       at a step between "checkpoint complete" and "every sink committed": after-manifest,
-//       after-pointer, after-first-commit, mid-commit, after-commits. Without an id: the first time.
+//       after-pointer, after-first-commit, mid-commit, after-commits; on a cluster also after-trigger
+//       (the coordinator, once it asked every worker for the checkpoint). Without an id: the first time.
 //   FLOW_TEST_FAIL_WRITES=ENOSPC[:<after n writes>]  writes into the state directory fail with ENOSPC
 //       (the disk is full), from the first write or after n successful ones.
 
-export type CrashStep = "after-manifest" | "after-pointer" | "after-first-commit" | "mid-commit" | "after-commits";
+export type CrashStep = "after-trigger" | "after-manifest" | "after-pointer" | "after-first-commit" | "mid-commit" | "after-commits";
 
 export function crashPoint(step: CrashStep, checkpoint: number): void {
   const spec = process.env.FLOW_TEST_CRASH_AT;

@@ -28,9 +28,9 @@ export function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined, CI: "", FLOW_ZK_AUTH: AUTH, ...extra };
 }
 
-export async function startWorker(zk: string, id: string, opts: { cwd: string; slots?: number; sessionTimeoutMs?: number; extra?: string[] }): Promise<WorkerProcess> {
+export async function startWorker(zk: string, id: string, opts: { cwd: string; slots?: number; sessionTimeoutMs?: number; extra?: string[]; env?: Record<string, string> }): Promise<WorkerProcess> {
   const args = [FLOWC, "worker", "--zookeeper", zk, "--id", id, "--slots", String(opts.slots ?? 2), "--metrics-port", "0", "--session-timeout", String(opts.sessionTimeoutMs ?? 4000), ...(opts.extra ?? [])];
-  const proc = spawn(process.execPath, args, { cwd: opts.cwd, env: env(), stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, args, { cwd: opts.cwd, env: env(opts.env), stdio: ["ignore", "pipe", "pipe"] });
   live.add(proc);
   let text = "";
   const waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];

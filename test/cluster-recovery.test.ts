@@ -1,0 +1,402 @@
+// Exactly-once on the cluster: `flowc worker` processes on a real ZooKeeper, jobs submitted with
+// checkpoints, and faults injected while they run. After each fault the committed output is
+// compared with the fault-free (embedded) run's: as a multiset, per key as a sequence (a replay
+// from the beginning, a lost or a duplicated update would show), and no staged file may be left.
+// Trials are seeded: the moment and the victim of a kill come from a PRNG, printed on failure.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { flowcAsync } from "./helpers/cli.js";
+import { writeCorpus } from "./helpers/corpus.js";
+import { cluster, startWorker, stopWorkers, type WorkerProcess } from "./helpers/workers.js";
+import { startZooKeeper, type ZkServers } from "./helpers/zk-server.js";
+
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
+
+/** A keyed running aggregate: one output record per input record, so every update is visible. */
+const GEN = `
+config { partitions: 3 }
+
+source n: int = generate(count: 24000, rate: 6000)
+
+n
+  |> map(x => x % 23)
+  |> keyBy(k => k)
+  |> aggregate({ n: count(), total: sum(k => k) })
+  |> sink file("out", format: "jsonl")
+`;
+
+const WORDCOUNT = `
+config { partitions: 3 }
+
+source lines: string = file("corpus.txt", format: "lines")
+
+lines
+  |> flatMap(line => split(lower(line), "[^a-z0-9']+"))
+  |> filter(w => w != "")
+  |> keyBy(w => w)
+  |> window(tumbling(1h))
+  |> count()
+  |> sink file("out", format: "csv")
+`;
+
+const root = mkdtempSync(join(tmpdir(), "flowc-cluster-recovery-"));
+let zk: ZkServers;
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function jobDir(name: string, program: string, files: Record<string, string> = {}): string {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "job.flow"), program);
+  for (const [f, target] of Object.entries(files)) if (!existsSync(join(dir, f))) symlinkSync(target, join(dir, f));
+  return dir;
+}
+
+/** Every published line of the part files, by file (headers dropped). */
+function published(out: string): string[] {
+  const lines: string[] = [];
+  for (const f of readdirSync(out).filter((x) => /^part-\d+\.(csv|jsonl)$/.test(x))) {
+    const all = readFileSync(join(out, f), "utf8").split("\n").filter((l) => l !== "");
+    lines.push(...(f.endsWith(".csv") ? all.slice(1) : all));
+  }
+  return lines;
+}
+
+function multiset(lines: string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const l of lines) m.set(l, (m.get(l) ?? 0) + 1);
+  return m;
+}
+
+/** Per key, the update counts in file order: 1, 2, 3, … exactly once each. */
+function sequences(out: string): Map<number, number[]> {
+  const m = new Map<number, number[]>();
+  for (const f of readdirSync(out).filter((x) => /^part-\d+\.jsonl$/.test(x))) {
+    for (const l of readFileSync(join(out, f), "utf8").split("\n")) {
+      if (!l) continue;
+      const r = JSON.parse(l) as { key: number; n: number };
+      const list = m.get(r.key) ?? [];
+      list.push(r.n);
+      m.set(r.key, list);
+    }
+  }
+  return m;
+}
+
+/** word → count summed over windows (a run may straddle an hour). */
+function wordCounts(out: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const l of published(out)) {
+    const [w, c] = l.split(",");
+    m.set(w!, (m.get(w!) ?? 0) + Number(c));
+  }
+  return m;
+}
+
+const staged = (out: string) => (existsSync(out) ? readdirSync(out).filter((f) => f.startsWith(".")) : []);
+
+/** Workers of one test; a worker that dies is replaced (without the fault's environment) when `restart`. */
+class Fleet {
+  readonly all: WorkerProcess[] = [];
+  private readonly current = new Map<string, WorkerProcess>();
+  restart = true;
+  private stopped = false;
+
+  constructor(private readonly cwd: string) {}
+
+  async start(ids: string[], env: Record<string, string> = {}): Promise<void> {
+    await Promise.all(ids.map((id) => this.spawn(id, env)));
+  }
+
+  private async spawn(id: string, env: Record<string, string>): Promise<void> {
+    const w = await startWorker(zk.connectString, id, { cwd: this.cwd, sessionTimeoutMs: 4000, env });
+    this.all.push(w);
+    this.current.set(id, w);
+    void w.exited.then(() => {
+      if (this.stopped || !this.restart || this.current.get(id) !== w) return;
+      void this.spawn(id, {}).catch(() => {});
+    });
+  }
+
+  get(id: string): WorkerProcess {
+    return this.current.get(id)!;
+  }
+
+  /** Everything every worker (also dead ones) logged. */
+  log(): string {
+    return this.all.map((w) => w.log()).join("\n");
+  }
+
+  async waitLog(re: RegExp, ms = 60_000): Promise<RegExpMatchArray> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const m = this.log().match(re);
+      if (m) return m;
+      if (Date.now() > end) throw new Error(`no ${re} within ${ms} ms; logs:\n${this.log()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** The worker leading `job`, from the coordinator's log line. */
+  leader(job: string): string {
+    const lines = this.log().match(new RegExp(`\\[([^\\]]+)\\] coordinating job ${job}`, "g")) ?? [];
+    return /\[([^\]]+)\]/.exec(lines.at(-1) ?? "")?.[1] ?? "";
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await stopWorkers([...this.current.values()]);
+  }
+}
+
+/** Submits with checkpoints, lets `fault` act, waits for the end and for every staged file to be published. */
+async function runJob(dir: string, name: string, fleet: Fleet, fault: () => Promise<void>, extra: string[] = []): Promise<{ status: string; out: string }> {
+  const submitted = cluster(["submit", "job.flow", "--zookeeper", zk.connectString, "--name", name, "--checkpoint-interval", "300ms", "--wait", ...extra], dir);
+  await fault();
+  const r = await submitted;
+  const out = join(dir, "out");
+  // Workers publish the last staged segments once they see the job finished.
+  for (let i = 0; i < 100 && staged(out).length > 0; i++) await new Promise((res) => setTimeout(res, 100));
+  return { status: r.code === 0 ? "finished" : `exit ${r.code}: ${r.stderr}`, out };
+}
+
+const corpus = join(root, "corpus.txt");
+let genExpected: { lines: Map<string, number>; seq: Map<number, number[]> };
+let wcExpected: Map<string, number>;
+
+beforeAll(async () => {
+  zk = await startZooKeeper(1);
+  writeCorpus(corpus, 12_000_000, 11);
+  const gen = jobDir("gen-embedded", GEN);
+  const wc = jobDir("wc-embedded", WORDCOUNT, { "corpus.txt": corpus });
+  const [a, b] = await Promise.all([flowcAsync(["run", "job.flow", "--quiet"], { cwd: gen }), flowcAsync(["run", "job.flow", "--quiet"], { cwd: wc })]);
+  expect(a.stderr + b.stderr).toBe("");
+  genExpected = { lines: multiset(published(join(gen, "out"))), seq: sequences(join(gen, "out")) };
+  wcExpected = wordCounts(join(wc, "out"));
+  expect(genExpected.seq.size).toBe(23);
+  expect(wcExpected.size).toBeGreaterThan(1000);
+});
+
+afterAll(async () => {
+  await zk?.stop();
+});
+
+function expectGenExact(out: string, context: string): void {
+  const seq = sequences(out);
+  for (const [k, want] of genExpected.seq) expect(seq.get(k), `${context}: key ${k}`).toEqual(want);
+  expect(multiset(published(out)), context).toEqual(genExpected.lines);
+  expect(staged(out), context).toEqual([]);
+}
+
+describe("kill -9 of a worker at a random moment", () => {
+  for (const seed of [1, 2]) {
+    it(`seed ${seed}: the running aggregate's output equals the fault-free run, per key and as a multiset`, async () => {
+      const rng = mulberry32(seed);
+      const name = `gen-kill-${seed}`;
+      const dir = jobDir(name, GEN);
+      const fleet = new Fleet(dir);
+      await fleet.start(["a", "b", "c"]);
+      let victim = "";
+      try {
+        const r = await runJob(dir, name, fleet, async () => {
+          await fleet.waitLog(new RegExp(`coordinator of ${name}: checkpoint \\d+ completed`));
+          await new Promise((res) => setTimeout(res, Math.floor(rng() * 1500)));
+          victim = ["a", "b", "c"][Math.floor(rng() * 3)]!;
+          fleet.get(victim).kill("SIGKILL");
+        });
+        const context = `seed ${seed}, victim ${victim}`;
+        expect(r.status, context).toBe("finished");
+        expect(fleet.log(), context).toMatch(new RegExp(`restoring ${name} from checkpoint \\d+ \\(epoch [2-9]\\)`));
+        expectGenExact(r.out, context);
+      } finally {
+        await fleet.stop();
+      }
+    });
+  }
+
+  it("the file word count: a worker killed after a checkpoint, the counts equal the embedded run's", async () => {
+    const name = "wc-kill";
+    const dir = jobDir(name, WORDCOUNT, { "corpus.txt": corpus });
+    const fleet = new Fleet(dir);
+    await fleet.start(["a", "b", "c"]);
+    try {
+      const r = await runJob(dir, name, fleet, async () => {
+        await fleet.waitLog(new RegExp(`coordinator of ${name}: checkpoint \\d+ completed`));
+        const leader = fleet.leader(name);
+        fleet.get(["a", "b", "c"].find((w) => w !== leader)!).kill("SIGKILL");
+      });
+      expect(r.status).toBe("finished");
+      expect(fleet.log()).toMatch(new RegExp(`restoring ${name} from checkpoint \\d+`));
+      expect(wordCounts(r.out)).toEqual(wcExpected);
+      expect(staged(r.out)).toEqual([]);
+    } finally {
+      await fleet.stop();
+    }
+  });
+});
+
+describe("the coordinator killed between barrier injection and the last acknowledgement", () => {
+  it("the next coordinator goes on from the latest completed checkpoint: exact output", async () => {
+    const name = "gen-coordinator";
+    const dir = jobDir(name, GEN);
+    const fleet = new Fleet(dir);
+    // Only a coordinator gets there, at checkpoint 3; the one that takes over (if it is one of the
+    // first workers) continues with checkpoint 3 and dies there too, until a restarted worker leads.
+    await fleet.start(["a", "b", "c"], { FLOW_TEST_CRASH_AT: "after-trigger:3" });
+    try {
+      const r = await runJob(dir, name, fleet, async () => {});
+      expect(r.status).toBe("finished");
+      expect(fleet.all.filter((w) => w.proc.signalCode === "SIGKILL").length).toBeGreaterThanOrEqual(1);
+      expect(fleet.log()).not.toMatch(new RegExp(`coordinator of ${name}: checkpoint 3 completed \\(epoch 1\\)`));
+      expect(fleet.log()).toMatch(new RegExp(`restoring ${name} from checkpoint 2 \\(epoch 2\\)`));
+      expectGenExact(r.out, "coordinator crash");
+    } finally {
+      await fleet.stop();
+    }
+  });
+});
+
+describe("a crash at each step between checkpoint complete and every sink committed", () => {
+  for (const step of ["after-manifest", "after-pointer", "after-first-commit", "mid-commit", "after-commits"]) {
+    it(`${step}: the job finishes on restarted workers with exact output`, async () => {
+      const name = `gen-${step}`;
+      const dir = jobDir(name, GEN);
+      const fleet = new Fleet(dir);
+      await fleet.start(["a", "b", "c"], { FLOW_TEST_CRASH_AT: `${step}:2` });
+      try {
+        const r = await runJob(dir, name, fleet, async () => {});
+        expect(r.status).toBe("finished");
+        expect(fleet.all.some((w) => w.proc.signalCode === "SIGKILL"), "a worker crashed").toBe(true);
+        // The pointer moved before the crash in every step but after-manifest.
+        expect(fleet.log()).toMatch(new RegExp(`restoring ${name} from checkpoint ${step === "after-manifest" ? 1 : 2}`));
+        expectGenExact(r.out, step);
+      } finally {
+        await fleet.stop();
+      }
+    });
+  }
+});
+
+describe("a zombie worker", () => {
+  it("frozen (SIGSTOP) past its session timeout, then resumed: it commits nothing, the output is exact", async () => {
+    const name = "gen-zombie";
+    const dir = jobDir(name, GEN);
+    const fleet = new Fleet(dir);
+    fleet.restart = false;
+    await fleet.start(["a", "b", "c"]);
+    try {
+      let zombie = "";
+      const r = await runJob(dir, name, fleet, async () => {
+        await fleet.waitLog(new RegExp(`coordinator of ${name}: checkpoint \\d+ completed`));
+        const leader = fleet.leader(name);
+        zombie = ["a", "b", "c"].find((w) => w !== leader)!;
+        fleet.get(zombie).kill("SIGSTOP");
+        await fleet.waitLog(new RegExp(`restoring ${name} from checkpoint \\d+ \\(epoch 2\\)`), 30_000);
+        await new Promise((res) => setTimeout(res, 500));
+        fleet.get(zombie).kill("SIGCONT");
+      });
+      expect(r.status).toBe("finished");
+      await fleet.get(zombie).waitFor(/session (lost|expired)/i, 30_000);
+      expectGenExact(r.out, `zombie ${zombie}`);
+    } finally {
+      await fleet.stop();
+    }
+  });
+});
+
+describe("ZooKeeper restarted mid-job", () => {
+  it("the job goes on (or recovers) and the output is exact", async () => {
+    const name = "gen-zk-restart";
+    const dir = jobDir(name, GEN);
+    const fleet = new Fleet(dir);
+    await fleet.start(["a", "b", "c"]);
+    try {
+      const r = await runJob(dir, name, fleet, async () => {
+        await fleet.waitLog(new RegExp(`coordinator of ${name}: checkpoint \\d+ completed`));
+        await zk.restart(0);
+      });
+      expect(r.status).toBe("finished");
+      expectGenExact(r.out, "zk restart");
+    } finally {
+      await fleet.stop();
+    }
+  });
+});
+
+describe("a socket word count", () => {
+  it("the worker reading the socket killed: the new one replays its write-ahead log and goes on; exact counts", async () => {
+    const n = 20000;
+    const text = Array.from({ length: n }, (_, i) => `w${i % 37}\n`).join("");
+    let connections = 0;
+    let sent = 0;
+    const open: Socket[] = [];
+    const server = createServer((sock) => {
+      open.push(sock);
+      sock.on("error", () => {});
+      if (connections++ === 0) {
+        // Paced and never ended: the reader is killed while it reads.
+        const t = setInterval(() => {
+          if (sent >= text.length || sock.destroyed) return clearInterval(t);
+          sock.write(text.slice(sent, (sent += 400)));
+        }, 20);
+      } else {
+        // A sender that can replay: from the first byte the dead reader had not logged.
+        sock.end(text.slice(resumeAt()));
+      }
+    });
+    let walDir = "";
+    const resumeAt = () => {
+      const d = join(walDir, readdirSync(walDir)[0]!);
+      return readFileSync(join(d, "wal")).length;
+    };
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const name = "socket-wc";
+    const dir = jobDir(name, `config { partitions: 3 }\n\nsource words: string = socket("127.0.0.1", ${port})\n\nwords\n  |> keyBy(w => w)\n  |> count()\n  |> sink file("out", format: "csv")\n`);
+    walDir = join(dir, ".flow-state", name, "sources");
+    const fleet = new Fleet(dir);
+    fleet.restart = false;
+    await fleet.start(["a", "b", "c"]);
+    try {
+      const r = await runJob(dir, name, fleet, async () => {
+        await fleet.waitLog(new RegExp(`coordinator of ${name}: checkpoint [3-9] completed`));
+        // The worker running the source (the single-instance task): its log names it.
+        const owner = /\[([^\]]+)\] running [^\n]*s:/.exec(fleet.log())?.[1];
+        expect(owner).toBeDefined();
+        fleet.get(owner!).kill("SIGKILL");
+      });
+      expect(r.status).toBe("finished");
+      expect(connections).toBe(2);
+      // count() emits a running count per word: its last value per word is the total.
+      const last = new Map<string, number>();
+      for (const l of published(r.out)) {
+        const [w, c] = l.split(",");
+        last.set(w!, Math.max(last.get(w!) ?? 0, Number(c)));
+      }
+      const counts = multiset(published(r.out));
+      for (let k = 0; k < 37; k++) {
+        const want = Math.floor(n / 37) + (k < n % 37 ? 1 : 0);
+        expect(last.get(`w${k}`), `w${k}`).toBe(want);
+        // Every running count 1..want exactly once: nothing replayed twice into the output.
+        for (let c = 1; c <= want; c++) expect(counts.get(`w${k},${c}`), `w${k},${c}`).toBe(1);
+      }
+      expect(staged(r.out)).toEqual([]);
+    } finally {
+      await fleet.stop();
+      for (const s of open) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
