@@ -65,6 +65,8 @@ class StagedFileWriter implements SinkWriter {
   private chain: Promise<unknown> = Promise.resolve();
   private error: ConnectorError | undefined;
   private readonly tag: string | undefined;
+  /** The attempt was given up: nothing more is written or staged. */
+  private discarded = false;
 
   constructor(
     private readonly dir: string,
@@ -88,7 +90,7 @@ class StagedFileWriter implements SinkWriter {
   }
 
   write(records: readonly unknown[]): void {
-    if (records.length === 0) return;
+    if (records.length === 0 || this.discarded) return;
     (this.current ?? this.open(false)).writer.write(records);
   }
 
@@ -154,13 +156,17 @@ class StagedFileWriter implements SinkWriter {
   }
 
   async discard(): Promise<void> {
-    // Only the open segment: staged ones may belong to a completed checkpoint not yet committed.
+    // The open segment, and the last one close() staged (no checkpoint holds it). Segments staged
+    // for a checkpoint stay: it may have completed, and recovery commits them again.
+    this.discarded = true;
     const seg = this.current;
     this.current = null;
     if (seg) {
       seg.stream.destroy();
       await rm(path.join(this.dir, seg.name), { force: true }).catch(() => {});
     }
+    await this.chain.catch(() => {});
+    for (const s of this.staged.filter((x) => x.id === Infinity)) await rm(s.file, { force: true }).catch(() => {});
   }
 }
 
