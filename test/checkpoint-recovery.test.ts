@@ -4,14 +4,15 @@
 // committed output must equal the fault-free output as a multiset, each key's counts must go up by
 // one within a part file, no staged file may be left, and a completed run clears its state. Also: a
 // damaged latest checkpoint, a full disk under the state directory (FLOW_TEST_FAIL_WRITES), 1%
-// malformed input with a crash in the middle (each bad record reported once), and 2 → 3 partitions.
+// malformed input with a crash in the middle (each bad record reported once), 2 → 3 partitions,
+// and savepoints (`flowc savepoint`, `flowc run --from`).
 import { spawn } from "node:child_process";
 import { createServer, type Socket } from "node:net";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FLOWC } from "./helpers/cli.js";
+import { FLOWC, flowc, flowcAsync } from "./helpers/cli.js";
 
 interface Run {
   code: number | null;
@@ -277,4 +278,85 @@ describe("a socket source through its write-ahead log", () => {
       await new Promise<void>((r) => server.close(() => r()));
     }
   }, 120_000);
+});
+
+describe("savepoints", () => {
+  it("taken while the job runs, kept after it finished; `run --from` rewinds the output to it and gives the same output, also in 3 partitions", async () => {
+    const dir = generateJob();
+    const running = flowcRun(dir, ["gen.flow"]);
+    while (!existsSync(join(dir, ".flow-state/gen/latest"))) await new Promise((r) => setTimeout(r, 20));
+    const taken = await flowcAsync(["savepoint", "gen.flow", "-o", "sp"], { cwd: dir });
+    expect(taken.stderr).toMatch(/^savepoint of gen at checkpoint \d+ \(2 partitions\) written to .*sp\nstart from it with: flowc run gen\.flow --from .*sp\n$/);
+    expect(taken.code).toBe(0);
+    const id = Number(/checkpoint (\d+)/.exec(taken.stderr)![1]);
+    const finished = await running;
+    expect(finished.code).toBe(0);
+    expectExactOutput(dir, "out", genExpected, 2);
+    // The finished job cleared its state directory; the savepoint stays.
+    const info = JSON.parse(readFileSync(join(dir, "sp/savepoint.json"), "utf8"));
+    expect(info).toMatchObject({ format: "flow-savepoint", pipeline: "gen", checkpoint: id, partitions: 2 });
+    expect(readdirSync(join(dir, "sp")).sort()).toEqual(expect.arrayContaining(["manifest.json", "manifest.sha256", "savepoint.json"]));
+
+    const again = await flowcRun(dir, ["gen.flow", "--from", "sp"]);
+    expect(again.stderr).toContain(`Starting gen from the savepoint sp (checkpoint ${id})`);
+    expect(again.code).toBe(0);
+    expectExactOutput(dir, "out", genExpected, 2);
+    const rescaled = await flowcRun(dir, ["gen.flow", "--from", "sp", "--partitions", "3"]);
+    expect(rescaled.code).toBe(0);
+    expect(rescaled.stderr).toContain("(3 partitions)");
+    expectExactOutput(dir, "out", genExpected, 3);
+
+    // Mistakes: each a clear message, exit 1, no stack, the savepoint unharmed.
+    const noStack = (r: { stderr: string }) => expect(r.stderr).not.toMatch(/\n\s+at /);
+    const finishedJob = flowc(["savepoint", "gen.flow", "-o", "sp2"], { cwd: dir });
+    expect(finishedJob.stderr).toContain("holds no completed checkpoint of gen");
+    const noCheckpoints = flowc(["run", "gen.flow", "--from", "sp", "--checkpoint-interval", "0"], { cwd: dir });
+    expect(noCheckpoints.stderr).toContain("--from needs checkpoints");
+    const notOne = flowc(["run", "gen.flow", "--from", "out"], { cwd: dir });
+    expect(notOne.stderr).toContain("out is not a savepoint: it has no savepoint.json");
+    writeFileSync(join(dir, "other.flow"), readFileSync(join(dir, "gen.flow"), "utf8").replace("keyBy(x => x % 50)", "keyBy(x => x % 7)"));
+    const otherVersion = flowc(["run", "other.flow", "--from", "sp"], { cwd: dir });
+    expect(otherVersion.stderr).toContain("was taken from another version of pipeline `gen`");
+    writeFileSync(join(dir, "renamed.flow"), readFileSync(join(dir, "gen.flow"), "utf8").replace("pipeline gen", "pipeline renamed"));
+    const otherPipeline = flowc(["run", "renamed.flow", "--from", "sp"], { cwd: dir });
+    expect(otherPipeline.stderr).toContain("is of pipeline `gen`, not `renamed`");
+    const stateFile = readdirSync(join(dir, "sp")).find((f) => /\.\d+\.json$/.test(f))!;
+    truncateSync(join(dir, "sp", stateFile), 5);
+    const damaged = flowc(["run", "gen.flow", "--from", "sp"], { cwd: dir });
+    expect(damaged.stderr).toContain(`is damaged and cannot be used: ${stateFile} does not match its checksum`);
+    for (const r of [finishedJob, noCheckpoints, notOne, otherVersion, otherPipeline, damaged]) {
+      expect(r.code).toBe(1);
+      noStack(r);
+    }
+    // A refused --from changed nothing: the output is still the last run's.
+    expectExactOutput(dir, "out", genExpected, 3);
+  }, 180_000);
+
+  it("a savepoint needs a completed checkpoint; an existing target directory is refused", async () => {
+    const dir = generateJob();
+    const none = flowc(["savepoint", "gen.flow"], { cwd: dir });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/\.flow-state\/gen holds no completed checkpoint of gen/);
+    expect(none.stderr).toContain("a job that finished has cleared its state");
+    const killed = await flowcRun(dir, ["gen.flow"], { killAfterCheckpointMs: 0 });
+    expect(killed.signal).toBe("SIGKILL");
+    const first = flowc(["savepoint", "gen.flow"], { cwd: dir });
+    expect(first.code).toBe(0);
+    const id = /checkpoint (\d+)/.exec(first.stderr)![1];
+    expect(existsSync(join(dir, `savepoints/gen-${id}/savepoint.json`))).toBe(true);
+    const twice = flowc(["savepoint", "gen.flow"], { cwd: dir });
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain("already exists: a savepoint goes into a new directory");
+    // The crashed job resumes from its own state directory as before.
+    const again = await flowcRun(dir, ["gen.flow"]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain(`Resuming gen from checkpoint ${id}`);
+    expectExactOutput(dir, "out", genExpected, 2);
+  }, 120_000);
+
+  it("not a .flow file and no ZooKeeper: says what it expected", () => {
+    const r = flowc(["savepoint", "somejob"], { cwd: tmpdir() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("`somejob` is not a .flow file, and no ZooKeeper was given");
+  });
 });

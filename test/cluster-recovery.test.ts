@@ -8,7 +8,7 @@ import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { flowcAsync } from "./helpers/cli.js";
+import { flowcAsync, type CliResult } from "./helpers/cli.js";
 import { writeCorpus } from "./helpers/corpus.js";
 import { cluster, startWorker, stopWorkers, type WorkerProcess } from "./helpers/workers.js";
 import { startZooKeeper, type ZkServers } from "./helpers/zk-server.js";
@@ -397,6 +397,48 @@ describe("a socket word count", () => {
       await fleet.stop();
       for (const s of open) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
+
+describe("savepoints on the cluster", () => {
+  it("`flowc savepoint JOB` while it runs, then `submit --from` it: the output is rewound to the savepoint and comes out exact", async () => {
+    const name = "gen-savepoint";
+    const dir = jobDir(name, GEN);
+    const fleet = new Fleet(dir);
+    await fleet.start(["a", "b", "c"]);
+    try {
+      let taken: CliResult | undefined;
+      const first = await runJob(dir, name, fleet, async () => {
+        await fleet.waitLog(new RegExp(`coordinator of ${name}: checkpoint \\d+ completed`));
+        taken = await cluster(["savepoint", name, "--zookeeper", zk.connectString, "-o", "sp"], dir);
+      });
+      expect(taken!.stderr).toMatch(/^savepoint of job at checkpoint \d+ \(3 partitions\) written to .*sp\nstart from it with: flowc submit FILE\.flow --name gen-savepoint --from .*sp\n$/);
+      expect(taken!.code).toBe(0);
+      const id = /checkpoint (\d+)/.exec(taken!.stderr)![1];
+      expect(first.status).toBe("finished");
+      expectGenExact(first.out, "the job savepointed");
+
+      const again = await runJob(dir, `${name}-2`, fleet, async () => {}, ["--from", "sp"]);
+      expect(again.status).toBe("finished");
+      expect(fleet.log()).toMatch(new RegExp(`restoring ${name}-2 from the savepoint .*sp \\(checkpoint ${id}, epoch 1\\)`));
+      expect(fleet.log()).not.toMatch(new RegExp(`${name}-2 from checkpoint`));
+      expectGenExact(again.out, "restored from the savepoint");
+
+      // Mistakes: an unknown job, a damaged savepoint, --from without checkpoints.
+      const unknown = await cluster(["savepoint", "nope", "--zookeeper", zk.connectString], dir);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain("no job named `nope` in the cluster");
+      const noCheckpoints = await cluster(["submit", "job.flow", "--zookeeper", zk.connectString, "--name", "gen-sp-x", "--from", "sp", "--checkpoint-interval", "0"], dir);
+      expect(noCheckpoints.code).toBe(2);
+      expect(noCheckpoints.stderr).toContain("--from needs checkpoints");
+      writeFileSync(join(dir, "sp", "manifest.json"), "{}");
+      const damaged = await cluster(["submit", "job.flow", "--zookeeper", zk.connectString, "--name", "gen-sp-y", "--from", "sp", "--checkpoint-interval", "300ms"], dir);
+      expect(damaged.code).toBe(1);
+      expect(damaged.stderr).toContain("is damaged and cannot be used: the manifest does not match its checksum");
+      for (const r of [unknown, noCheckpoints, damaged]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      await fleet.stop();
     }
   });
 });

@@ -7,7 +7,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { DEFAULT_MAX_DECLINES, DEFAULT_RETAIN } from "../../runtime/checkpoint/embedded.js";
+import { DEFAULT_MAX_DECLINES, DEFAULT_RETAIN, defaultStateDir, planHash as graphHash } from "../../runtime/checkpoint/embedded.js";
+import { checkSavepointFits, loadSavepoint, SavepointError, writeSavepoint, type SavepointInfo } from "../../runtime/checkpoint/savepoint.js";
+import { CheckpointStore } from "../../runtime/checkpoint/store.js";
 import { startWorkerNode } from "../../runtime/cluster/node.js";
 import { loadPlan, PlanIntegrityError, storePlan } from "../../runtime/cluster/plans.js";
 import { isTerminal, type JobCheckpointConfig, type JobRecord, type JobState, type WorkerRecord } from "../../runtime/cluster/protocol.js";
@@ -20,6 +22,7 @@ import { hasErrors } from "../diagnostics/diagnostic.js";
 import { compile, readSource } from "../index.js";
 import { durationMs } from "./main.js";
 import { colors, formatCount, printDiagnostics, printProblem, type Io } from "./output.js";
+import { jobBaseDir, loadJob } from "./run.js";
 
 const CONNECT = /^[^\s,/:]+:\d{1,5}(,[^\s,/:]+:\d{1,5})*(\/[^\s]*)?$/;
 
@@ -130,8 +133,20 @@ export function registerClusterCommands(program: Command, io: Io, setCode: (code
     .option("--state-dir <dir>", "where checkpoints go: shared storage every worker can write (default: .flow-state/<job> next to the file)")
     .option("--retain-checkpoints <n>", "completed checkpoints to keep (default 3)", wholeNumber(1))
     .option("--max-declined-checkpoints <n>", "declined checkpoints in a row that fail the job (default 3)", wholeNumber(1))
+    .option("--from <savepoint>", "start from a savepoint (`flowc savepoint`): its state, source offsets and output")
     .action(async (file: string, o: SubmitFlags) => {
       setCode(await submitCommand(file, o, io));
+    });
+
+  program
+    .command("savepoint")
+    .description("copy a job's latest completed checkpoint into a savepoint: a directory kept until you delete it, to start from with `run --from` or `submit --from`")
+    .argument("<job>", "a .flow file (or .plan.js) run with `flowc run`, or the name of a cluster job (with --zookeeper)")
+    .option("-o, --out <dir>", "the savepoint's directory, which must not exist (default: savepoints/<job>-<checkpoint> next to the job's file)")
+    .option("--state-dir <dir>", "a `flowc run` job's state directory, if it was run with --state-dir")
+    .addOption(new Option("-z, --zookeeper <connect>", "ZooKeeper servers, for a cluster job").env("FLOW_ZOOKEEPER"))
+    .action(async (job: string, o: SavepointFlags) => {
+      setCode(await savepointCommand(job, o, io));
     });
 
   program
@@ -205,6 +220,7 @@ interface SubmitFlags {
   stateDir?: string;
   retainCheckpoints?: number;
   maxDeclinedCheckpoints?: number;
+  from?: string;
 }
 
 async function submitCommand(file: string, o: SubmitFlags, io: Io): Promise<number> {
@@ -234,12 +250,28 @@ async function submitCommand(file: string, o: SubmitFlags, io: Io): Promise<numb
     printProblem(io, `partitions must be at most ${mod.plan.config.keyGroups} (the plan's key groups), not ${partitions}`);
     return 2;
   }
+  const intervalMs = o.checkpointInterval ?? mod.plan.config.checkpointIntervalMs ?? 0;
+  const checkpoint: JobCheckpointConfig | undefined =
+    intervalMs > 0
+      ? { intervalMs, dir: resolve(o.stateDir ?? join(dir, ".flow-state", name)), retain: o.retainCheckpoints ?? DEFAULT_RETAIN, maxDeclines: o.maxDeclinedCheckpoints ?? DEFAULT_MAX_DECLINES }
+      : undefined;
+  if (o.from !== undefined) {
+    if (!checkpoint) {
+      printProblem(io, "--from needs checkpoints: the job restores its state through them", undefined, "add --checkpoint-interval (for example 5s), or `checkpoint:` in the pipeline's config");
+      return 2;
+    }
+    const from = resolve(o.from);
+    try {
+      const sp = await loadSavepoint(from);
+      checkSavepointFits(from, sp.info, mod.plan.name, graphHash(mod.plan), mod.plan.config.keyGroups);
+      checkpoint.from = { dir: from, checkpoint: sp.info.checkpoint };
+    } catch (e) {
+      if (!(e instanceof SavepointError)) throw e;
+      printProblem(io, e.message);
+      return 1;
+    }
+  }
   return withStore(io, o.zookeeper, async (store) => {
-    const intervalMs = o.checkpointInterval ?? mod.plan.config.checkpointIntervalMs ?? 0;
-    const checkpoint: JobCheckpointConfig | undefined =
-      intervalMs > 0
-        ? { intervalMs, dir: resolve(o.stateDir ?? join(dir, ".flow-state", name)), retain: o.retainCheckpoints ?? DEFAULT_RETAIN, maxDeclines: o.maxDeclinedCheckpoints ?? DEFAULT_MAX_DECLINES }
-        : undefined;
     const record: JobRecord = {
       name,
       planPath: stored.path,
@@ -257,12 +289,107 @@ async function submitCommand(file: string, o: SubmitFlags, io: Io): Promise<numb
       printProblem(io, (e as Error).message, undefined, `pick another name with --name, or see \`flowc status ${name}\``);
       return 1;
     }
-    const every = checkpoint ? `, checkpoints every ${checkpoint.intervalMs} ms in ${checkpoint.dir}` : "";
+    const every = checkpoint ? `, checkpoints every ${checkpoint.intervalMs} ms in ${checkpoint.dir}${checkpoint.from ? `, starting from the savepoint ${checkpoint.from.dir}` : ""}` : "";
     io.stderr.write(`submitted ${name}: ${partitions} partition${partitions === 1 ? "" : "s"}, plan ${stored.hash.slice(0, 12)}${every}\n`);
     if (!o.wait) return 0;
     const state = await waitForEnd(store, name);
     io.stderr.write(`${name} ${state.status}${state.message ? `: ${state.message}` : ""} (epoch ${state.epoch})\n`);
     return state.status === "finished" ? 0 : 1;
+  });
+}
+
+// ---------------------------------------------------------------- savepoint
+
+interface SavepointFlags {
+  out?: string;
+  stateDir?: string;
+  zookeeper?: string;
+}
+
+/** Tries a copy a few times: retention may delete the checkpoint being copied, and a newer one is then taken. */
+async function copyLatest(take: () => Promise<SavepointInfo | undefined>): Promise<SavepointInfo | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await take();
+    } catch (e) {
+      if (!(e instanceof SavepointError) || attempt === 3 || !/try again/.test(e.message)) throw e;
+    }
+  }
+}
+
+async function savepointCommand(job: string, o: SavepointFlags, io: Io): Promise<number> {
+  const done = (info: SavepointInfo, dir: string, again: string) => {
+    io.stderr.write(`savepoint of ${info.pipeline} at checkpoint ${info.checkpoint} (${info.partitions} partition${info.partitions === 1 ? "" : "s"}) written to ${dir}\nstart from it with: ${again} --from ${dir}\n`);
+    return 0;
+  };
+  const fail = (e: unknown) => {
+    if (!(e instanceof SavepointError)) throw e;
+    printProblem(io, e.message);
+    return 1;
+  };
+  if (/\.(flow|m?js)$/.test(job)) {
+    const loaded = await loadJob(job, "pretty", io);
+    if (!loaded) return 1;
+    const { mod } = loaded;
+    const base = jobBaseDir(mod, loaded.moduleUrl, loaded.baseDir);
+    const stateDir = resolve(o.stateDir ?? defaultStateDir(base, mod.plan.name));
+    const store = new CheckpointStore(stateDir);
+    let target = "";
+    try {
+      const info = await copyLatest(async () => {
+        const found = await store.latestIntact((m) => io.stderr.write(`${colors(io).yellow("warning")}: ${m}\n`));
+        if (!found) return undefined;
+        target = resolve(o.out ?? join(base, "savepoints", `${mod.plan.name}-${found.loaded.manifest.id}`));
+        return writeSavepoint(found.dir, "manifest.json", undefined, target, { graphHash: graphHash(mod.plan), takenFrom: stateDir });
+      });
+      if (!info) {
+        printProblem(io, `${stateDir} holds no completed checkpoint of ${mod.plan.name}`, undefined, "a savepoint copies the latest completed checkpoint of a job run with checkpoints (running, stopped or crashed); a job that finished has cleared its state");
+        return 1;
+      }
+      return done(info, target, `flowc run ${job}`);
+    } catch (e) {
+      return fail(e);
+    }
+  }
+  if (!o.zookeeper) {
+    printProblem(io, `\`${job}\` is not a .flow file, and no ZooKeeper was given for a cluster job of that name`, undefined, "pass a .flow file run with `flowc run`, or --zookeeper (or FLOW_ZOOKEEPER) for a cluster job");
+    return 2;
+  }
+  return withStore(io, o.zookeeper, async (store) => {
+    const record = await store.job(job);
+    if (!record) {
+      printProblem(io, `no job named \`${job}\` in the cluster`, undefined, "`flowc status` lists the jobs");
+      return 1;
+    }
+    if (!record.checkpoint) {
+      printProblem(io, `job ${job} runs without checkpoints, so it has no state to save`, undefined, "submit it with --checkpoint-interval");
+      return 1;
+    }
+    const config = record.checkpoint;
+    let mod: PlanModule;
+    try {
+      mod = await loadPlan(record.planPath, record.planHash);
+    } catch (e) {
+      printProblem(io, `cannot load the plan of ${job}: ${(e as Error).message}`);
+      return 1;
+    }
+    let target = "";
+    try {
+      const info = await copyLatest(async () => {
+        const pointer = await store.latestCheckpoint(job);
+        if (!pointer) return undefined;
+        const manifest = join(config.dir, pointer.manifest);
+        target = resolve(o.out ?? join(record.baseDir ?? ".", "savepoints", `${job}-${pointer.id}`));
+        return writeSavepoint(dirname(manifest), basename(manifest), pointer.sha256, target, { graphHash: graphHash(mod.plan), takenFrom: `cluster job ${job}` });
+      });
+      if (!info) {
+        printProblem(io, `job ${job} has completed no checkpoint yet`, undefined, `checkpoints are taken every ${config.intervalMs} ms while it runs; try again in a moment`);
+        return 1;
+      }
+      return done(info, target, `flowc submit FILE.flow --name ${job}`);
+    } catch (e) {
+      return fail(e);
+    }
   });
 }
 

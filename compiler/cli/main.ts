@@ -109,8 +109,9 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .option("--state-dir <dir>", "where checkpoints go (default: .flow-state/<pipeline> next to the .flow file)")
     .option("--retain-checkpoints <n>", "completed checkpoints to keep (default 3)", positiveInt)
     .option("--max-declined-checkpoints <n>", "declined checkpoints in a row that fail the job (default 3)", positiveInt)
+    .option("--from <savepoint>", "start from a savepoint (`flowc savepoint`) instead of the state directory's latest checkpoint")
     .addOption(formatOption())
-    .action(async (file: string, o: { partitions?: number; progress: "auto"; progressInterval: number; quiet?: boolean; failOnError?: boolean; format: DiagnosticFormat; checkpointInterval?: number; stateDir?: string; retainCheckpoints?: number; maxDeclinedCheckpoints?: number; maxProblems?: number }) => {
+    .action(async (file: string, o: { partitions?: number; progress: "auto"; progressInterval: number; quiet?: boolean; failOnError?: boolean; format: DiagnosticFormat; checkpointInterval?: number; stateDir?: string; retainCheckpoints?: number; maxDeclinedCheckpoints?: number; maxProblems?: number; from?: string }) => {
       code = await runCommand(
         file,
         {
@@ -125,6 +126,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           ...(o.retainCheckpoints === undefined ? {} : { retainCheckpoints: o.retainCheckpoints }),
           ...(o.maxDeclinedCheckpoints === undefined ? {} : { maxDeclinedCheckpoints: o.maxDeclinedCheckpoints }),
           ...(o.maxProblems === undefined ? {} : { maxProblems: o.maxProblems }),
+          ...(o.from === undefined ? {} : { from: o.from }),
         },
         io,
       );

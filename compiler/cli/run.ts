@@ -31,6 +31,8 @@ export interface RunFlags {
   stateDir?: string;
   retainCheckpoints?: number;
   maxDeclinedCheckpoints?: number;
+  /** A savepoint to start from (`flowc savepoint`). */
+  from?: string;
   /** Bad and failed records shown one by one before only counting (default SHOW_PROBLEMS). */
   maxProblems?: number;
 }
@@ -39,6 +41,13 @@ export interface RunFlags {
 const SHOW_PROBLEMS = 20;
 
 export async function runCommand(target: string, flags: RunFlags, io: Io): Promise<number> {
+  const loaded = await loadJob(target, flags.format, io);
+  if (!loaded) return 1;
+  return execute(loaded.mod, loaded.moduleUrl, loaded.baseDir, flags, io);
+}
+
+/** A job to run: compiled from a .flow file, or an emitted plan module; undefined after printing why not. */
+export async function loadJob(target: string, format: DiagnosticFormat, io: Io): Promise<{ mod: PlanModule; moduleUrl: string; baseDir: string | undefined } | undefined> {
   let mod: PlanModule;
   let moduleUrl: string;
   let baseDir: string | undefined;
@@ -48,11 +57,11 @@ export async function runCommand(target: string, flags: RunFlags, io: Io): Promi
       mod = (await import(moduleUrl)) as PlanModule;
     } catch (e) {
       printProblem(io, `cannot load the plan module ${target}: ${(e as Error).message}`, undefined, "compile a .flow file with `flowc compile FILE.flow`");
-      return 1;
+      return undefined;
     }
     if (!mod.plan || !mod.functions) {
       printProblem(io, `${target} is not a plan module: it exports no \`plan\` and \`functions\``, undefined, "pass a .flow file or a .plan.js file made by `flowc compile`");
-      return 1;
+      return undefined;
     }
   } else {
     let file;
@@ -60,18 +69,23 @@ export async function runCommand(target: string, flags: RunFlags, io: Io): Promi
       file = readSource(target);
     } catch (e) {
       printProblem(io, `cannot read ${target}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
-      return 1;
+      return undefined;
     }
     const dir = join(tmpdir(), "flowc-plans", createHash("sha256").update(resolve(target)).digest("hex").slice(0, 16));
     const r = await compile(file, { outDir: dir, sourceDir: dirname(resolve(target)) });
-    printDiagnostics(io, r.diagnostics, [file], flags.format);
-    if (hasErrors(r.diagnostics) || !r.emitted) return 1;
+    printDiagnostics(io, r.diagnostics, [file], format);
+    if (hasErrors(r.diagnostics) || !r.emitted) return undefined;
     // The plan's sourceDir is relative to `dir`; a run directory inside it would shift it, so the
     // .flow file's directory is passed as baseDir.
     ({ mod, moduleUrl } = await loadEmitted(r.emitted, dir));
     baseDir = dirname(resolve(target));
   }
-  return execute(mod, moduleUrl, baseDir, flags, io);
+  return { mod, moduleUrl, baseDir };
+}
+
+/** The directory a job's relative paths (file sources and sinks, the state directory) resolve against. */
+export function jobBaseDir(mod: PlanModule, moduleUrl: string, baseDir: string | undefined): string {
+  return baseDir ?? resolve(dirname(fileURLToPath(moduleUrl)), mod.plan.sourceDir);
 }
 
 async function execute(mod: PlanModule, moduleUrl: string, baseDir: string | undefined, flags: RunFlags, io: Io): Promise<number> {
@@ -97,15 +111,19 @@ async function execute(mod: PlanModule, moduleUrl: string, baseDir: string | und
   const intervalMs = flags.checkpointIntervalMs ?? mod.plan.config.checkpointIntervalMs ?? 0;
   try {
     if (intervalMs > 0) {
-      const dir = baseDir ?? resolve(dirname(fileURLToPath(moduleUrl)), mod.plan.sourceDir);
+      const dir = jobBaseDir(mod, moduleUrl, baseDir);
       ckpt = await EmbeddedCheckpoints.open(mod.plan, dir, flags.partitions ?? mod.plan.config.partitions, {
         intervalMs,
         stateDir: resolve(flags.stateDir ?? defaultStateDir(dir, mod.plan.name)),
         retain: flags.retainCheckpoints ?? DEFAULT_RETAIN,
         maxDeclines: flags.maxDeclinedCheckpoints ?? DEFAULT_MAX_DECLINES,
+        ...(flags.from ? { from: resolve(flags.from) } : {}),
       }, (m) => io.stderr.write(`${c.yellow("warning")}: ${m}\n`));
       const from = ckpt.stats.resumedFrom;
-      if (from !== undefined && !flags.quiet) io.stderr.write(`Resuming ${mod.plan.name} from checkpoint ${from}\n`);
+      if (from !== undefined && !flags.quiet) io.stderr.write(flags.from ? `Starting ${mod.plan.name} from the savepoint ${flags.from} (checkpoint ${from})\n` : `Resuming ${mod.plan.name} from checkpoint ${from}\n`);
+    } else if (flags.from) {
+      printProblem(io, "--from needs checkpoints: the job restores its state through them", undefined, "add --checkpoint-interval (for example 5s), or `checkpoint:` in the pipeline's config");
+      return 1;
     }
     job = new Job(mod, {
       ...(ckpt ? ckpt.runOptions() : {}),

@@ -140,7 +140,6 @@ export class WorkerCheckpointing implements JobCheckpointing {
 
   /** The coordinator asks for checkpoint `id`: local sources inject its barrier. */
   trigger(id: number): void {
-    if (process.env.FLOW_DEBUG_CKPT) this.opts.log(`trigger ${id} (round ${this.round?.id}, attached ${this.job !== null})`);
     if (this.stopped) return;
     if (!this.job) {
       this.pending = id;
@@ -209,7 +208,6 @@ export class WorkerCheckpointing implements JobCheckpointing {
   private check(): void {
     const r = this.round;
     if (!r || r.acking || !this.job) return;
-    if (process.env.FLOW_DEBUG_CKPT) this.opts.log(`check ${r.id}: ${this.job.tasks.map((t) => `${t.name}:${t.node.kind === "source" ? r.injected.has(t) : r.states.has(t)}`).join(" ")}`);
     const late: Task[] = [];
     for (const t of this.job.tasks) {
       const acked = t.node.kind === "source" ? r.injected.has(t) : r.states.has(t);
@@ -348,7 +346,7 @@ export class ClusterCheckpointCoordinator {
     this.owners = owners;
     this.partitions = partitions;
     const latest = await this.opts.latest();
-    this.nextId = Math.max(this.nextId, (latest?.id ?? 0) + 1);
+    this.nextId = Math.max(this.nextId, (latest?.id ?? this.opts.config.from?.checkpoint ?? 0) + 1);
     if (!this.timer) {
       this.timer = setInterval(() => this.tick(), this.opts.config.intervalMs);
       this.timer.unref();

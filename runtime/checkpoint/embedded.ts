@@ -13,7 +13,8 @@ import type { OperatorState } from "../operators/operator.js";
 import type { ExecutionPlan } from "../plan.js";
 import { CheckpointCoordinator, type CheckpointStats } from "./coordinator.js";
 import { commitStagedOutput, stagedSegments } from "./staged-file-sink.js";
-import { CheckpointStore } from "./store.js";
+import { checkSavepointFits, loadSavepoint, SavepointError } from "./savepoint.js";
+import { CheckpointStore, type LoadedCheckpoint } from "./store.js";
 
 export interface CheckpointSettings {
   intervalMs: number;
@@ -22,6 +23,8 @@ export interface CheckpointSettings {
   retain: number;
   /** Declined checkpoints in a row that fail the job (default 3). */
   maxDeclines: number;
+  /** A savepoint directory to start from, instead of the state directory's latest checkpoint. */
+  from?: string;
 }
 
 export const DEFAULT_RETAIN = 3;
@@ -55,25 +58,47 @@ export class EmbeddedCheckpoints {
    */
   static async open(plan: ExecutionPlan, baseDir: string, partitions: number, settings: CheckpointSettings, warn: (m: string) => void): Promise<EmbeddedCheckpoints> {
     const store = new CheckpointStore(settings.stateDir);
-    mkdirSync(settings.stateDir, { recursive: true });
-    const loaded = await store.load(warn);
     const hash = planHash(plan);
-    if (loaded && loaded.manifest.planHash !== hash) {
+    let loaded: LoadedCheckpoint | undefined;
+    if (settings.from) {
+      try {
+        const sp = await loadSavepoint(settings.from);
+        checkSavepointFits(settings.from, sp.info, plan.name, hash, plan.config.keyGroups);
+        loaded = sp.loaded;
+      } catch (e) {
+        if (e instanceof SavepointError) throw new JobError(e.message, undefined, "take a savepoint of this pipeline with `flowc savepoint FILE.flow`");
+        throw e;
+      }
+      // The state directory's own checkpoints are of the run being replaced: the savepoint wins.
+      await store.clear();
+    }
+    mkdirSync(settings.stateDir, { recursive: true });
+    if (!settings.from) loaded = await store.load(warn);
+    if (loaded && !settings.from && loaded.manifest.planHash !== hash) {
       throw new JobError(
         `the state directory ${settings.stateDir} holds a checkpoint of another version of pipeline \`${loaded.manifest.pipeline}\``,
         undefined,
         "delete the state directory to start from the beginning, or pass another --state-dir",
       );
     }
+    const sinkDirs = fileSinkDirs(plan, baseDir);
     if (loaded) {
       // The checkpoint completed, so its output is published; again, in case the crash came first.
-      for (const s of loaded.manifest.sinks) await commitStagedOutput(s.staged, loaded.manifest.id);
+      // From a savepoint this also rewinds the output to it (only files this plan writes).
+      for (const s of loaded.manifest.sinks) {
+        if (settings.from && !sinkDirs.includes(path.dirname(s.staged.file))) continue;
+        try {
+          await commitStagedOutput(s.staged, loaded.manifest.id);
+        } catch (e) {
+          throw new JobError(`cannot restore the output ${s.staged.file} to checkpoint ${loaded.manifest.id}: ${(e as Error).message}`, undefined, "the output was changed or deleted after the checkpoint; write to another directory, or start without it");
+        }
+      }
     }
     // Every other staged segment belongs to a checkpoint that never completed.
-    for (const dir of fileSinkDirs(plan, baseDir)) for (const f of await stagedSegments(dir)) await rm(f, { force: true });
+    for (const dir of sinkDirs) for (const f of await stagedSegments(dir)) await rm(f, { force: true });
     const badLog = path.join(settings.stateDir, "bad-records.log");
     const reported = new Set<string>();
-    if (loaded) {
+    if (loaded && !settings.from) {
       try {
         for (const line of readFileSync(badLog, "utf8").split("\n")) if (line) reported.add(line);
       } catch {

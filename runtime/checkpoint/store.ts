@@ -116,24 +116,37 @@ export class CheckpointStore {
    * than `latest` were never completed and are deleted; a damaged one is reported through `warn`.
    */
   async load(warn: (message: string) => void): Promise<LoadedCheckpoint | undefined> {
-    let pointer: { id: number; manifestSha256: string } | undefined;
-    try {
-      pointer = JSON.parse(await readFile(path.join(this.dir, "latest"), "utf8"));
-    } catch {
-      pointer = undefined;
-    }
-    const ids = await this.ids();
-    for (const id of ids) if (pointer === undefined || id > pointer.id) await this.discard(id);
+    const pointer = await this.pointer();
+    for (const id of await this.ids()) if (pointer === undefined || id > pointer.id) await this.discard(id);
     if (pointer === undefined) return undefined;
-    for (const id of ids.filter((x) => x <= pointer!.id)) {
+    const found = await this.latestIntact(warn);
+    if (!found) warn(`no intact checkpoint is left in ${this.dir}: starting from the beginning`);
+    return found?.loaded;
+  }
+
+  private async pointer(): Promise<{ id: number; manifestSha256: string } | undefined> {
+    try {
+      return JSON.parse(await readFile(path.join(this.dir, "latest"), "utf8"));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The last completed checkpoint that is intact, with its directory, changing nothing (a running
+   * job may own the directory: this is how a savepoint reads it).
+   */
+  async latestIntact(warn: (message: string) => void): Promise<{ loaded: LoadedCheckpoint; dir: string } | undefined> {
+    const pointer = await this.pointer();
+    if (pointer === undefined) return undefined;
+    for (const id of (await this.ids()).filter((x) => x <= pointer.id)) {
       const problem = await this.verify(id, id === pointer.id ? pointer.manifestSha256 : undefined);
       if (typeof problem !== "string") {
         if (id !== pointer.id) warn(`using checkpoint ${id} instead`);
-        return problem;
+        return { loaded: problem, dir: this.chkDir(id) };
       }
       warn(`checkpoint ${id} in ${this.dir} is damaged and will not be used: ${problem}`);
     }
-    warn(`no intact checkpoint is left in ${this.dir}: starting from the beginning`);
     return undefined;
   }
 
@@ -169,6 +182,8 @@ export async function verifyCheckpoint(dir: string, manifestFile: string, expect
     }
     return { manifest, states };
   } catch (e) {
-    return (e as Error).message;
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "ENOENT" && err.path) return `${path.basename(err.path)} is missing`;
+    return err.message;
   }
 }

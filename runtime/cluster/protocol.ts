@@ -39,8 +39,8 @@ export interface JobCheckpointConfig {
   retain: number;
   /** Declined checkpoints in a row that fail the job. */
   maxDeclines: number;
-  /** A savepoint directory to start from when the job has no checkpoint of its own yet. */
-  from?: string;
+  /** A savepoint to start from while the job has no checkpoint of its own: its directory and checkpoint id. */
+  from?: { dir: string; checkpoint: number };
 }
 
 /** `/flow/jobs/<job>/checkpoints/latest`: the last completed checkpoint (and the ones kept before it). */

@@ -4,6 +4,7 @@
 // exist, that is how a job survives a lost worker). Messages of another epoch are dropped: a
 // zombie's batches never reach a newer attempt.
 import { loadClusterCheckpoint, recommitSinks, WorkerCheckpointing } from "../checkpoint/cluster.js";
+import { loadSavepoint, SavepointError } from "../checkpoint/savepoint.js";
 import type { LoadedCheckpoint } from "../checkpoint/store.js";
 import { Job, JobError, type Placement } from "../exec/job.js";
 import type { Receiver } from "../exec/output.js";
@@ -368,6 +369,18 @@ export class Worker implements Inbound {
     const name = slot.record.name;
     const config = slot.record.checkpoint!;
     const pointer = await this.store.latestCheckpoint(name);
+    if (!pointer && config.from) {
+      // No checkpoint of its own yet: the savepoint it was submitted with (checked at submit).
+      let loaded: LoadedCheckpoint;
+      try {
+        loaded = (await loadSavepoint(config.from.dir)).loaded;
+      } catch (e) {
+        throw new JobError(e instanceof SavepointError ? e.message : `cannot read the savepoint ${config.from.dir}: ${(e as Error).message}`);
+      }
+      await recommitSinks(loaded, mine, partitions);
+      this.log(`restoring ${name} from the savepoint ${config.from.dir} (checkpoint ${loaded.manifest.id}, epoch ${epoch})`);
+      return loaded;
+    }
     const loaded = await loadClusterCheckpoint(config.dir, pointer, (m) => this.log(`${name}: ${m}`));
     if (!loaded) return undefined;
     if (loaded.manifest.planHash !== slot.record.planHash) throw new JobError(`checkpoint ${loaded.manifest.id} of ${name} belongs to another plan`);
