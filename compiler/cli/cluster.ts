@@ -2,11 +2,12 @@
 // (store a compiled plan and create the job in ZooKeeper), `flowc status` and `flowc cancel`.
 // Every command reaches ZooKeeper with the cluster's digest credentials from FLOW_ZK_AUTH.
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { BAD_RECORDS_LOG } from "../../runtime/checkpoint/bad-records.js";
 import { DEFAULT_MAX_DECLINES, DEFAULT_RETAIN, defaultStateDir, planHash as graphHash } from "../../runtime/checkpoint/embedded.js";
 import { checkSavepointFits, loadSavepoint, SavepointError, writeSavepoint, type SavepointInfo } from "../../runtime/checkpoint/savepoint.js";
 import { CheckpointStore } from "../../runtime/checkpoint/store.js";
@@ -134,6 +135,7 @@ export function registerClusterCommands(program: Command, io: Io, setCode: (code
     .option("--retain-checkpoints <n>", "completed checkpoints to keep (default 3)", wholeNumber(1))
     .option("--max-declined-checkpoints <n>", "declined checkpoints in a row that fail the job (default 3)", wholeNumber(1))
     .option("--from <savepoint>", "start from a savepoint (`flowc savepoint`): its state, source offsets and output")
+    .option("--max-problems <n>", "bad records each worker logs one by one per attempt before only counting them (default 20)", wholeNumber(1))
     .action(async (file: string, o: SubmitFlags) => {
       setCode(await submitCommand(file, o, io));
     });
@@ -221,6 +223,7 @@ interface SubmitFlags {
   retainCheckpoints?: number;
   maxDeclinedCheckpoints?: number;
   from?: string;
+  maxProblems?: number;
 }
 
 async function submitCommand(file: string, o: SubmitFlags, io: Io): Promise<number> {
@@ -281,7 +284,10 @@ async function submitCommand(file: string, o: SubmitFlags, io: Io): Promise<numb
       submittedAt: Date.now(),
       baseDir: dir,
       ...(checkpoint ? { checkpoint } : {}),
+      ...(o.maxProblems === undefined ? {} : { maxProblems: o.maxProblems }),
     };
+    // A new job of this name: bad records reported by an earlier one are not this one's.
+    if (checkpoint && !(await store.job(name))) rmSync(join(checkpoint.dir, BAD_RECORDS_LOG), { force: true });
     try {
       await store.submit(record);
     } catch (e) {

@@ -3,7 +3,7 @@
 // segment), hands the job a coordinator, and after a normal end publishes the last output and
 // clears the state directory, so that the next run starts fresh.
 import { createHash } from "node:crypto";
-import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import * as path from "node:path";
 import type { BadRecord } from "../connectors/api.js";
@@ -11,6 +11,7 @@ import type { Job, RunOptions } from "../exec/job.js";
 import { JobError } from "../exec/job.js";
 import type { OperatorState } from "../operators/operator.js";
 import type { ExecutionPlan } from "../plan.js";
+import { BAD_RECORDS_LOG, ReportedBadRecords } from "./bad-records.js";
 import { CheckpointCoordinator, type CheckpointStats } from "./coordinator.js";
 import { commitStagedOutput, stagedSegments } from "./staged-file-sink.js";
 import { checkSavepointFits, loadSavepoint, SavepointError } from "./savepoint.js";
@@ -44,8 +45,7 @@ export class EmbeddedCheckpoints {
     readonly coordinator: CheckpointCoordinator,
     private readonly store: CheckpointStore,
     readonly restore: OperatorState[] | undefined,
-    private readonly reported: Set<string>,
-    private readonly badLog: string,
+    private readonly reported: ReportedBadRecords,
   ) {}
 
   get stats(): CheckpointStats {
@@ -96,15 +96,7 @@ export class EmbeddedCheckpoints {
     }
     // Every other staged segment belongs to a checkpoint that never completed.
     for (const dir of sinkDirs) for (const f of await stagedSegments(dir)) await rm(f, { force: true });
-    const badLog = path.join(settings.stateDir, "bad-records.log");
-    const reported = new Set<string>();
-    if (loaded && !settings.from) {
-      try {
-        for (const line of readFileSync(badLog, "utf8").split("\n")) if (line) reported.add(line);
-      } catch {
-        // No bad record was reported before the crash.
-      }
-    } else await rm(badLog, { force: true });
+    const reported = ReportedBadRecords.open(path.join(settings.stateDir, BAD_RECORDS_LOG), loaded !== undefined && !settings.from);
     const coordinator = new CheckpointCoordinator(store, {
       intervalMs: settings.intervalMs,
       retain: settings.retain,
@@ -116,7 +108,7 @@ export class EmbeddedCheckpoints {
       ...(loaded ? { resumed: loaded.manifest } : {}),
       warn,
     });
-    return new EmbeddedCheckpoints(coordinator, store, loaded?.states, reported, badLog);
+    return new EmbeddedCheckpoints(coordinator, store, loaded?.states, reported);
   }
 
   /** The job's options for checkpointing. */
@@ -129,15 +121,7 @@ export class EmbeddedCheckpoints {
    * line (the log is written before the record is shown).
    */
   firstReport(bad: BadRecord): boolean {
-    const id = `${bad.source}\t${bad.origin}\t${bad.line}`;
-    if (this.reported.has(id)) return false;
-    this.reported.add(id);
-    try {
-      appendFileSync(this.badLog, id + "\n");
-    } catch {
-      // Reporting goes on; only the de-duplication after a crash is lost.
-    }
-    return true;
+    return this.reported.first(bad);
   }
 
   /** After run() resolved: the last checkpoint's commit, the final commit, then nothing to resume. */

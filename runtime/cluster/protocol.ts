@@ -29,6 +29,8 @@ export interface JobRecord {
   baseDir?: string;
   /** Checkpointing (absent: off). The directory is shared storage every worker can write. */
   checkpoint?: JobCheckpointConfig;
+  /** Bad records a worker logs one by one per attempt before only counting them (default 20). */
+  maxProblems?: number;
 }
 
 export interface JobCheckpointConfig {

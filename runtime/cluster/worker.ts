@@ -3,9 +3,13 @@
 // the tasks of the old one and starts the new assignment's from the beginning (until checkpoints
 // exist, that is how a job survives a lost worker). Messages of another epoch are dropped: a
 // zombie's batches never reach a newer attempt.
+import { mkdirSync } from "node:fs";
+import * as path from "node:path";
 import { loadClusterCheckpoint, recommitSinks, WorkerCheckpointing } from "../checkpoint/cluster.js";
+import { BAD_RECORDS_LOG, ReportedBadRecords } from "../checkpoint/bad-records.js";
 import { loadSavepoint, SavepointError } from "../checkpoint/savepoint.js";
 import type { LoadedCheckpoint } from "../checkpoint/store.js";
+import type { BadRecord } from "../connectors/api.js";
 import { Job, JobError, type Placement } from "../exec/job.js";
 import type { Receiver } from "../exec/output.js";
 import type { PlanModule } from "../plan.js";
@@ -14,6 +18,9 @@ import { JobCoordinator, type CoordinatorEvent } from "./coordinator.js";
 import type { DataLink, Inbound, Network, TaskAddress } from "./network.js";
 import { isTerminal, type JobRecord, type WorkerRecord } from "./protocol.js";
 import type { WorkerStore } from "./store.js";
+
+/** Bad records a worker logs one by one for an attempt before only counting them (submit --max-problems). */
+const MAX_BAD_SHOWN = 20;
 
 export interface WorkerOptions {
   record: WorkerRecord;
@@ -304,6 +311,7 @@ export class Worker implements Inbound {
         attempt: epoch,
         ...(attempt.ckpt ? { checkpoint: attempt.ckpt } : {}),
         ...(restore ? { restore: restore.states } : {}),
+        reporter: { badRecord: this.badRecordReporter(name, config?.intervalMs ? config.dir : undefined, slot.record.maxProblems ?? MAX_BAD_SHOWN) },
       });
       await job.open();
     } catch (e) {
@@ -387,6 +395,27 @@ export class Worker implements Inbound {
     await recommitSinks(loaded, mine, partitions);
     this.log(`restoring ${name} from checkpoint ${loaded.manifest.id} (epoch ${epoch})`);
     return loaded;
+  }
+
+  /**
+   * Bad records go to the worker's log, each once: with checkpoints, a record replayed after
+   * recovery is skipped if the log of reported ones in the state directory holds it.
+   */
+  private badRecordReporter(job: string, stateDir: string | undefined, limit: number): (bad: BadRecord) => void {
+    if (stateDir !== undefined) mkdirSync(stateDir, { recursive: true });
+    const reported = stateDir === undefined ? undefined : ReportedBadRecords.open(path.join(stateDir, BAD_RECORDS_LOG), true);
+    let shown = 0;
+    return (bad) => {
+      if (shown > limit) return;
+      if (shown === limit) {
+        this.log(`${job}: more bad records follow; \`flowc status\` counts them`);
+        shown++;
+        return;
+      }
+      if (reported && !reported.first(bad)) return;
+      this.log(`${job}: bad record at ${bad.origin}:${bad.line} (source \`${bad.source}\`): ${bad.message}`);
+      shown++;
+    };
   }
 
   private async report(slot: JobSlot, epoch: number, topic: string, body: object): Promise<void> {
