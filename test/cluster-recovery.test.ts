@@ -3,7 +3,7 @@
 // compared with the fault-free (embedded) run's: as a multiset, per key as a sequence (a replay
 // from the beginning, a lost or a duplicated update would show), and no staged file may be left.
 // Trials are seeded: the moment and the victim of a kill come from a PRNG, printed on failure.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -112,6 +112,8 @@ class Fleet {
   readonly all: WorkerProcess[] = [];
   private readonly current = new Map<string, WorkerProcess>();
   restart = true;
+  /** Runs when a worker has died, before it is restarted. */
+  onExit: (w: WorkerProcess) => void = () => {};
   private stopped = false;
 
   constructor(private readonly cwd: string) {}
@@ -125,6 +127,7 @@ class Fleet {
     this.all.push(w);
     this.current.set(id, w);
     void w.exited.then(() => {
+      if (!this.stopped) this.onExit(w);
       if (this.stopped || !this.restart || this.current.get(id) !== w) return;
       void this.spawn(id, {}).catch(() => {});
     });
@@ -501,6 +504,62 @@ describe("1% malformed records and a kill in the middle", () => {
         expect(got.every((c, i) => c === i + 1), `key ${k}: the counts 1..${perKey[k]} once each`).toBe(true);
       }
       expect(staged(r.out)).toEqual([]);
+    } finally {
+      await fleet.stop();
+    }
+  });
+});
+
+describe("a damaged latest checkpoint", () => {
+  it("a truncated state file of the latest checkpoint is detected and never used: the previous one is, and the output is exact", async () => {
+    const name = "gen-damaged";
+    const dir = jobDir(name, GEN);
+    const fleet = new Fleet(dir);
+    let damaged = "";
+    // Every worker dies once it has committed checkpoint 3; before they come back, a state file of
+    // checkpoint 3 loses its end (as a disk that lost a write would leave it).
+    fleet.onExit = () => {
+      if (damaged) return;
+      const chk = join(dir, ".flow-state", name, "chk-3-e1");
+      const file = readdirSync(chk).find((f) => /^[^.]+\.\d+\.json$/.test(f) && f !== "manifest.json");
+      if (!file) return;
+      truncateSync(join(chk, file), 3);
+      damaged = file;
+    };
+    await fleet.start(["a", "b", "c"], { FLOW_TEST_CRASH_AT: "after-commits:3" });
+    try {
+      const r = await runJob(dir, name, fleet, async () => {});
+      expect(r.status).toBe("finished");
+      expect(damaged).not.toBe("");
+      expect(fleet.log()).toContain(`checkpoint 3 in ${join(dir, ".flow-state", name)} is damaged and will not be used: ${damaged} does not match its checksum (truncated or corrupt)`);
+      expect(fleet.log()).toContain("using checkpoint 2 instead");
+      expect(fleet.log()).toMatch(new RegExp(`restoring ${name} from checkpoint 2 `));
+      expect(fleet.log()).not.toMatch(new RegExp(`restoring ${name} from checkpoint 3 `));
+      // Checkpoint 3's output had been published: recovery cut it back to checkpoint 2's.
+      expectGenExact(r.out, "damaged checkpoint 3");
+    } finally {
+      await fleet.stop();
+    }
+  });
+});
+
+describe("the state directory full", () => {
+  it("every write fails with ENOSPC: checkpoints are declined with the reason, and after 3 in a row the job fails cleanly, publishing nothing", async () => {
+    const name = "gen-full";
+    const dir = jobDir(name, GEN);
+    const fleet = new Fleet(dir);
+    await fleet.start(["a", "b", "c"], { FLOW_TEST_FAIL_WRITES: "ENOSPC" });
+    try {
+      const r = await runJob(dir, name, fleet, async () => {});
+      expect(r.status).toMatch(/^exit 1: /);
+      expect(r.status).toMatch(/gen-full failed: 3 checkpoints in a row were declined; the last because worker [abc]: ENOSPC: no space left on device, write '.*\.flow-state\/gen-full\/chk-3-e1\//);
+      expect(r.status).not.toMatch(/\n\s+at /);
+      expect(fleet.log()).toMatch(new RegExp(`coordinator of ${name}: checkpoint 1 declined`));
+      expect(fleet.all.every((w) => w.proc.exitCode === null && w.proc.signalCode === null), "no worker died").toBe(true);
+      // Nothing was committed, nothing staged is left, and no checkpoint directory either.
+      expect(existsSync(r.out) ? published(r.out) : []).toEqual([]);
+      expect(staged(r.out)).toEqual([]);
+      expect(readdirSync(join(dir, ".flow-state", name)).filter((f) => f.startsWith("chk-"))).toEqual([]);
     } finally {
       await fleet.stop();
     }

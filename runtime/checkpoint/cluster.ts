@@ -273,6 +273,16 @@ export class WorkerCheckpointing implements JobCheckpointing {
     return done;
   }
 
+  /**
+   * The job ended for good (failed or cancelled): the output of checkpoint `latest` (the last that
+   * completed) is published, and whatever is staged after it is removed, as nothing will commit it.
+   */
+  async end(latest: number | undefined): Promise<void> {
+    if (latest !== undefined) await this.commit(latest).catch(() => {});
+    await this.stop();
+    for (const t of this.job?.tasks ?? []) if (t.operator instanceof SinkOperator) await t.operator.discardStaged();
+  }
+
   /** No more checkpoints for this attempt; resolves once a commit under way has finished. */
   async stop(): Promise<void> {
     this.stopped = true;

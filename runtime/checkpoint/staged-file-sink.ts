@@ -168,6 +168,11 @@ class StagedFileWriter implements SinkWriter {
     await this.chain.catch(() => {});
     for (const s of this.staged.filter((x) => x.id === Infinity)) await rm(s.file, { force: true }).catch(() => {});
   }
+
+  async discardStaged(): Promise<void> {
+    await this.discard();
+    for (const s of this.staged.splice(0)) await rm(s.file, { force: true }).catch(() => {});
+  }
 }
 
 /** Appends one staged segment at `start` of the published file and deletes it; again after a crash, to the same result. */

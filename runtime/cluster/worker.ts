@@ -238,10 +238,18 @@ export class Worker implements Inbound {
       return;
     }
     if (state && (isTerminal(state.value.status) || state.value.status === "cancelling")) {
-      if (slot.attempt?.job) {
-        await slot.attempt.ckpt?.stop();
-        await slot.attempt.job.cancel(`job ${name} is ${state.value.status}`);
-        await this.report(slot, slot.attempt.epoch, "finished", {});
+      const attempt = slot.attempt;
+      if (attempt?.job) {
+        if (attempt.ckpt && isTerminal(state.value.status)) {
+          // Nothing will recover this job: the last completed checkpoint's output is published and
+          // the rest of what is staged removed.
+          await attempt.job.cancel(`job ${name} is ${state.value.status}`);
+          await attempt.ckpt.end((await this.store.latestCheckpoint(name))?.id);
+        } else {
+          await attempt.ckpt?.stop();
+          await attempt.job.cancel(`job ${name} is ${state.value.status}`);
+        }
+        await this.report(slot, attempt.epoch, "finished", {});
       }
       if (isTerminal(state.value.status)) await this.release(slot, "finished");
       return;

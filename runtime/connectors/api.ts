@@ -123,6 +123,8 @@ export interface SinkWriter {
   preCommit?(id: number): Promise<StagedOutput>;
   /** Checkpointing: publish the staged segments of checkpoints up to `id` (it has completed). */
   commitCheckpoint?(id: number): Promise<void>;
+  /** Checkpointing, after discard(): the job ended for good, so segments still staged never will be committed: remove them. */
+  discardStaged?(): Promise<void>;
 }
 
 export interface SourceConnector {

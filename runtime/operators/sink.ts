@@ -48,6 +48,11 @@ export class SinkOperator implements Operator {
     await this.writer.commitCheckpoint?.(id);
   }
 
+  /** Checkpointing: the job ended for good (failed or cancelled); what is still staged is removed. */
+  async discardStaged(): Promise<void> {
+    await this.writer.discardStaged?.();
+  }
+
   snapshot(): undefined {
     return undefined;
   }
