@@ -173,7 +173,7 @@ describe("delivery", () => {
     const a = await node("w-a");
     const b = await node("w-b", { maxFrameBytes: 2000 });
     const link = await a.net.link(b.record, "clicks", 1);
-    const batch: Batch = { values: batchOf(100).values, keys: Array.from({ length: 100 }, (_, i) => `key-${i}`) };
+    const batch: Batch = { values: batchOf(100).values, keys: Array.from({ length: 100 }, (_, i) => `key-${i}`), times: Array.from({ length: 100 }, (_, i) => 1_767_225_600_000 + i) };
     link.data(T("n", 0), 0, batch);
     link.control(T("n", 0), 0, { kind: "end" });
     await until("the end event", () => b.got.some((g) => g.type === "data" && "event" in g.message));
@@ -181,6 +181,8 @@ describe("delivery", () => {
     expect(batches.length).toBeGreaterThan(1);
     expect(batches.flatMap((x) => x.values)).toStrictEqual(batch.values);
     expect(batches.flatMap((x) => x.keys!)).toStrictEqual(batch.keys);
+    // Event times travel with their records (an event-time operator behind the exchange needs them).
+    expect(batches.flatMap((x) => x.times!)).toStrictEqual(batch.times);
     expect(() => link.data(T("n", 0), 0, { values: ["y".repeat(5000)], keys: null })).toThrow(TransportError);
   });
 
@@ -330,6 +332,7 @@ describe("robustness: a bad connection closes alone", () => {
     ["a frame that is not an array", (raw) => raw.write(Buffer.of(0, 0, 0, 1, 0xc1)), /not a non-empty array/],
     ["a frame of an unknown kind", (raw) => raw.write(Buffer.of(0, 0, 0, 2, 0x91, 0x63)), /unknown frame kind 99/],
     ["a data frame with keys not parallel to values", (raw) => raw.write(encodeFrame({ kind: Kind.Data, target: T("n", 0), channel: 0, batch: { values: [1, 2], keys: [1] } })), /keys are neither null nor parallel/],
+    ["a data frame with times not parallel to values", (raw) => raw.write(encodeFrame({ kind: Kind.Data, target: T("n", 0), channel: 0, batch: { values: [1, 2], keys: null, times: [1] } })), /times are neither null nor numbers parallel/],
     ["a control frame with an unknown event", (raw) => raw.write(encodeFrame({ kind: Kind.Control, target: T("n", 0), channel: 0, event: { kind: "explode" } as never })), /not a control event/],
     ["a credit frame from a sender", (raw) => raw.write(encodeFrame({ kind: Kind.Credit, credits: 5 })), /sent a credit frame/],
   ];

@@ -359,7 +359,7 @@ export class Sender extends Connection {
       return [bytes];
     }
     const mid = batch.values.length >> 1;
-    const half = (from: number, to?: number): Batch => ({ values: batch.values.slice(from, to), keys: batch.keys?.slice(from, to) ?? null });
+    const half = (from: number, to?: number): Batch => ({ values: batch.values.slice(from, to), keys: batch.keys?.slice(from, to) ?? null, ...(batch.times ? { times: batch.times.slice(from, to) } : {}) });
     return [...this.encodeData(target, channel, half(0, mid)), ...this.encodeData(target, channel, half(mid))];
   }
 

@@ -11,7 +11,7 @@ export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 /** Frame kinds. DATA, CONTROL and APP consume one credit each; the others are free. */
 export enum Kind {
-  /** client → server: [1, node, partition, channel, values, keys] */
+  /** client → server: [1, node, partition, channel, values, keys, times] (times: event times parallel to values, or null) */
   Data = 1,
   /** client → server: [2, node, partition, channel, event] */
   Control = 2,
@@ -65,7 +65,7 @@ export function encodeFrame(f: Frame): Buffer {
 function toArray(f: Frame): unknown[] {
   switch (f.kind) {
     case Kind.Data:
-      return [f.kind, f.target.node, f.target.partition, f.channel, f.batch.values, f.batch.keys];
+      return [f.kind, f.target.node, f.target.partition, f.channel, f.batch.values, f.batch.keys, f.batch.times ?? null];
     case Kind.Control:
       return [f.kind, f.target.node, f.target.partition, f.channel, f.event];
     case Kind.App:
@@ -92,13 +92,14 @@ export function decodeFrame(decoder: Unpackr, payload: Buffer): Frame {
   const bad = (what: string) => new FrameError(`malformed frame of kind ${String(v[0])}: ${what}`);
   switch (v[0]) {
     case Kind.Data: {
-      const [, node, partition, channel, values, keys] = v;
-      if (v.length !== 6) throw bad("expected 6 fields");
+      const [, node, partition, channel, values, keys, times] = v;
+      if (v.length !== 7) throw bad("expected 7 fields");
       const target = address(node, partition, bad);
       if (!isIndex(channel)) throw bad("channel");
       if (!Array.isArray(values)) throw bad("values are not an array");
       if (keys !== null && !(Array.isArray(keys) && keys.length === values.length)) throw bad("keys are neither null nor parallel to values");
-      return { kind: Kind.Data, target, channel, batch: { values, keys } };
+      if (times !== null && !(Array.isArray(times) && times.length === values.length && times.every((t) => typeof t === "number"))) throw bad("times are neither null nor numbers parallel to values");
+      return { kind: Kind.Data, target, channel, batch: times === null ? { values, keys } : { values, keys, times } };
     }
     case Kind.Control: {
       const [, node, partition, channel, event] = v;
