@@ -80,6 +80,16 @@ function multiset(lines: string[]): Map<string, number> {
   return m;
 }
 
+/** Up to 10 lines whose counts differ: `line: got × / want ×`. */
+function multisetDiff(got: Map<string, number>, want: Map<string, number>): string[] {
+  const diff: string[] = [];
+  for (const k of new Set([...got.keys(), ...want.keys()])) {
+    if ((got.get(k) ?? 0) !== (want.get(k) ?? 0)) diff.push(`${k}: ${got.get(k) ?? 0}× / ${want.get(k) ?? 0}×`);
+    if (diff.length === 10) break;
+  }
+  return diff;
+}
+
 /** Per key, the update counts in file order: 1, 2, 3, … exactly once each. */
 function sequences(out: string): Map<number, number[]> {
   const m = new Map<number, number[]>();
@@ -560,6 +570,55 @@ describe("the state directory full", () => {
       expect(existsSync(r.out) ? published(r.out) : []).toEqual([]);
       expect(staged(r.out)).toEqual([]);
       expect(readdirSync(join(dir, ".flow-state", name)).filter((f) => f.startsWith("chk-"))).toEqual([]);
+    } finally {
+      await fleet.stop();
+    }
+  });
+});
+
+describe("the sessions/join example of LANGUAGE.md", () => {
+  it("event-time session windows and an interval join over 200 000 clicks: a worker killed after a checkpoint, both outputs equal the embedded run's", async () => {
+    const rng = mulberry32(3);
+    const clicks: string[] = [];
+    const buys: string[] = [];
+    let ts = 1767225600000;
+    for (let i = 0; i < 200_000; i++) {
+      ts += Math.floor(rng() * 400);
+      const user = `u${Math.floor(rng() * 300)}`;
+      clicks.push(JSON.stringify({ user, url: `/p${Math.floor(rng() * 50)}`, ts }));
+      if (rng() < 0.05) buys.push(JSON.stringify({ user: `u${Math.floor(rng() * 300)}`, amount: Math.floor(rng() * 10000) / 100, ts }));
+    }
+    const data = join(root, "sessions-data");
+    mkdirSync(data, { recursive: true });
+    writeFileSync(join(data, "clicks.jsonl"), clicks.join("\n") + "\n");
+    writeFileSync(join(data, "buys.jsonl"), buys.join("\n") + "\n");
+    const program = readFileSync(new URL("../examples/sessions.flow", import.meta.url), "utf8");
+    const embedded = jobDir("sessions-embedded", program, { data });
+    const e = await flowcAsync(["run", "job.flow", "--quiet", "--partitions", "3"], { cwd: embedded });
+    expect(e.stderr).toBe("");
+    const expected = { sessions: multiset(published(join(embedded, "out/sessions"))), attributed: multiset(published(join(embedded, "out/attributed"))) };
+    expect(expected.sessions.size).toBeGreaterThan(10_000);
+    expect(expected.attributed.size).toBeGreaterThan(10_000);
+
+    const name = "sessions";
+    const dir = jobDir(name, program, { data });
+    const fleet = new Fleet(dir);
+    await fleet.start(["a", "b", "c"]);
+    try {
+      let victim = "";
+      const r = await runJob(dir, name, fleet, async () => {
+        await fleet.waitLog(new RegExp(`coordinator of ${name}: checkpoint \\d+ completed`));
+        victim = ["a", "b", "c"].find((w) => w !== fleet.leader(name))!;
+        fleet.get(victim).kill("SIGKILL");
+      });
+      expect(r.status).toBe("finished");
+      expect(fleet.log()).toMatch(new RegExp(`restoring ${name} from checkpoint \\d+ \\(epoch [2-9]\\)`));
+      for (const out of ["sessions", "attributed"] as const) {
+        const got = multiset(published(join(dir, "out", out)));
+        expect(got.size, out).toBe(expected[out].size);
+        expect(multisetDiff(got, expected[out]), out).toEqual([]);
+        expect(staged(join(dir, "out", out)), out).toEqual([]);
+      }
     } finally {
       await fleet.stop();
     }
