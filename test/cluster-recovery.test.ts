@@ -93,7 +93,10 @@ function multisetDiff(got: Map<string, number>, want: Map<string, number>): stri
 /** Per key, the update counts in file order: 1, 2, 3, … exactly once each. */
 function sequences(out: string): Map<number, number[]> {
   const m = new Map<number, number[]>();
-  for (const f of readdirSync(out).filter((x) => /^part-\d+\.jsonl$/.test(x))) {
+  // In partition order: after rescaling to more partitions a key group moves only to a higher one.
+  const files = readdirSync(out).filter((x) => /^part-\d+\.jsonl$/.test(x));
+  files.sort((a, b) => Number(/\d+/.exec(a)![0]) - Number(/\d+/.exec(b)![0]));
+  for (const f of files) {
     for (const l of readFileSync(join(out, f), "utf8").split("\n")) {
       if (!l) continue;
       const r = JSON.parse(l) as { key: number; n: number };
@@ -415,7 +418,7 @@ describe("a socket word count", () => {
 });
 
 describe("savepoints on the cluster", () => {
-  it("`flowc savepoint JOB` while it runs, then `submit --from` it: the output is rewound to the savepoint and comes out exact", async () => {
+  it("`flowc savepoint JOB` while it runs, then `submit --from` it with 4 partitions instead of 3: the output is rewound to the savepoint and comes out exact", async () => {
     const name = "gen-savepoint";
     const dir = jobDir(name, GEN);
     const fleet = new Fleet(dir);
@@ -432,11 +435,13 @@ describe("savepoints on the cluster", () => {
       expect(first.status).toBe("finished");
       expectGenExact(first.out, "the job savepointed");
 
-      const again = await runJob(dir, `${name}-2`, fleet, async () => {}, ["--from", "sp"]);
+      // Restored into 4 partitions: the key groups spread over one more.
+      const again = await runJob(dir, `${name}-2`, fleet, async () => {}, ["--from", "sp", "--partitions", "4"]);
       expect(again.status).toBe("finished");
       expect(fleet.log()).toMatch(new RegExp(`restoring ${name}-2 from the savepoint .*sp \\(checkpoint ${id}, epoch 1\\)`));
       expect(fleet.log()).not.toMatch(new RegExp(`${name}-2 from checkpoint`));
-      expectGenExact(again.out, "restored from the savepoint");
+      expect(readdirSync(again.out).filter((f) => f.startsWith("part-")).sort()).toEqual(["part-0.jsonl", "part-1.jsonl", "part-2.jsonl", "part-3.jsonl"]);
+      expectGenExact(again.out, "restored from the savepoint into 4 partitions");
 
       // Mistakes: an unknown job, a damaged savepoint, --from without checkpoints.
       const unknown = await cluster(["savepoint", "nope", "--zookeeper", zk.connectString], dir);
