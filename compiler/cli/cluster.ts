@@ -21,7 +21,7 @@ import { codeOf, ZkSession } from "../../runtime/cluster/zk-session.js";
 import type { PlanModule } from "../../runtime/plan.js";
 import { hasErrors } from "../diagnostics/diagnostic.js";
 import { compile, readSource } from "../index.js";
-import { durationMs } from "./main.js";
+import { durationMs, positiveDurationMs } from "./main.js";
 import { colors, formatCount, printDiagnostics, printProblem, type Io } from "./output.js";
 import { jobBaseDir, loadJob } from "./run.js";
 
@@ -134,6 +134,7 @@ export function registerClusterCommands(program: Command, io: Io, setCode: (code
     .option("--state-dir <dir>", "where checkpoints go: shared storage every worker can write (default: .flow-state/<job> next to the file)")
     .option("--retain-checkpoints <n>", "completed checkpoints to keep (default 3)", wholeNumber(1))
     .option("--max-declined-checkpoints <n>", "declined checkpoints in a row that fail the job (default 3)", wholeNumber(1))
+    .option("--checkpoint-timeout <duration>", "decline a checkpoint not complete after this long (default: 10 intervals, at least 30s)", positiveDurationMs)
     .option("--from <savepoint>", "start from a savepoint (`flowc savepoint`): its state, source offsets and output")
     .option("--max-problems <n>", "bad records each worker logs one by one per attempt before only counting them (default 20)", wholeNumber(1))
     .action(async (file: string, o: SubmitFlags) => {
@@ -224,6 +225,7 @@ interface SubmitFlags {
   maxDeclinedCheckpoints?: number;
   from?: string;
   maxProblems?: number;
+  checkpointTimeout?: number;
 }
 
 async function submitCommand(file: string, o: SubmitFlags, io: Io): Promise<number> {
@@ -256,7 +258,13 @@ async function submitCommand(file: string, o: SubmitFlags, io: Io): Promise<numb
   const intervalMs = o.checkpointInterval ?? mod.plan.config.checkpointIntervalMs ?? 0;
   const checkpoint: JobCheckpointConfig | undefined =
     intervalMs > 0
-      ? { intervalMs, dir: resolve(o.stateDir ?? join(dir, ".flow-state", name)), retain: o.retainCheckpoints ?? DEFAULT_RETAIN, maxDeclines: o.maxDeclinedCheckpoints ?? DEFAULT_MAX_DECLINES }
+      ? {
+          intervalMs,
+          dir: resolve(o.stateDir ?? join(dir, ".flow-state", name)),
+          retain: o.retainCheckpoints ?? DEFAULT_RETAIN,
+          maxDeclines: o.maxDeclinedCheckpoints ?? DEFAULT_MAX_DECLINES,
+          ...(o.checkpointTimeout === undefined ? {} : { timeoutMs: o.checkpointTimeout }),
+        }
       : undefined;
   if (o.from !== undefined) {
     if (!checkpoint) {

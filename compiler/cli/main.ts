@@ -23,6 +23,13 @@ function positiveInt(v: string): number {
   return n;
 }
 
+/** A duration above zero (a timeout). */
+export function positiveDurationMs(v: string): number {
+  const n = durationMs(v);
+  if (n <= 0) throw new InvalidArgumentError("expected a duration above zero, such as 500ms or 30s");
+  return n;
+}
+
 /** A duration as in .flow files (`500ms`, `5s`, `1m`, `1h`) or plain milliseconds. */
 export function durationMs(v: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(v.trim());
@@ -109,9 +116,10 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .option("--state-dir <dir>", "where checkpoints go (default: .flow-state/<pipeline> next to the .flow file)")
     .option("--retain-checkpoints <n>", "completed checkpoints to keep (default 3)", positiveInt)
     .option("--max-declined-checkpoints <n>", "declined checkpoints in a row that fail the job (default 3)", positiveInt)
+    .option("--checkpoint-timeout <duration>", "decline a checkpoint not complete after this long (default: 10 intervals, at least 30s)", positiveDurationMs)
     .option("--from <savepoint>", "start from a savepoint (`flowc savepoint`) instead of the state directory's latest checkpoint")
     .addOption(formatOption())
-    .action(async (file: string, o: { partitions?: number; progress: "auto"; progressInterval: number; quiet?: boolean; failOnError?: boolean; format: DiagnosticFormat; checkpointInterval?: number; stateDir?: string; retainCheckpoints?: number; maxDeclinedCheckpoints?: number; maxProblems?: number; from?: string }) => {
+    .action(async (file: string, o: { partitions?: number; progress: "auto"; progressInterval: number; quiet?: boolean; failOnError?: boolean; format: DiagnosticFormat; checkpointInterval?: number; stateDir?: string; retainCheckpoints?: number; maxDeclinedCheckpoints?: number; maxProblems?: number; from?: string; checkpointTimeout?: number }) => {
       code = await runCommand(
         file,
         {
@@ -127,6 +135,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           ...(o.maxDeclinedCheckpoints === undefined ? {} : { maxDeclinedCheckpoints: o.maxDeclinedCheckpoints }),
           ...(o.maxProblems === undefined ? {} : { maxProblems: o.maxProblems }),
           ...(o.from === undefined ? {} : { from: o.from }),
+          ...(o.checkpointTimeout === undefined ? {} : { checkpointTimeoutMs: o.checkpointTimeout }),
         },
         io,
       );

@@ -31,6 +31,7 @@ export interface RunFlags {
   stateDir?: string;
   retainCheckpoints?: number;
   maxDeclinedCheckpoints?: number;
+  checkpointTimeoutMs?: number;
   /** A savepoint to start from (`flowc savepoint`). */
   from?: string;
   /** Bad and failed records shown one by one before only counting (default SHOW_PROBLEMS). */
@@ -118,6 +119,7 @@ async function execute(mod: PlanModule, moduleUrl: string, baseDir: string | und
         retain: flags.retainCheckpoints ?? DEFAULT_RETAIN,
         maxDeclines: flags.maxDeclinedCheckpoints ?? DEFAULT_MAX_DECLINES,
         ...(flags.from ? { from: resolve(flags.from) } : {}),
+        ...(flags.checkpointTimeoutMs === undefined ? {} : { timeoutMs: flags.checkpointTimeoutMs }),
       }, (m) => io.stderr.write(`${c.yellow("warning")}: ${m}\n`));
       const from = ckpt.stats.resumedFrom;
       if (from !== undefined && !flags.quiet) io.stderr.write(flags.from ? `Starting ${mod.plan.name} from the savepoint ${flags.from} (checkpoint ${from})\n` : `Resuming ${mod.plan.name} from checkpoint ${from}\n`);

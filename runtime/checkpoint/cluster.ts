@@ -22,7 +22,7 @@ import type { Task } from "../exec/task.js";
 import type { OperatorState } from "../operators/operator.js";
 import { SinkOperator } from "../operators/sink.js";
 import type { CheckpointPointer, JobCheckpointConfig } from "../cluster/protocol.js";
-import type { CheckpointedJob, JobCheckpointing } from "./coordinator.js";
+import { checkpointTimeout, formatMs, type CheckpointedJob, type JobCheckpointing } from "./coordinator.js";
 import { commitStagedOutput } from "./staged-file-sink.js";
 import { MANIFEST_VERSION, sha256, verifyCheckpoint, writeDurably, type LoadedCheckpoint, type Manifest } from "./store.js";
 import { crashPoint } from "./test-hooks.js";
@@ -345,7 +345,7 @@ export class ClusterCheckpointCoordinator {
   constructor(private readonly opts: ClusterCheckpointCoordinatorOptions) {}
 
   private get timeoutMs(): number {
-    return Math.max(30_000, 10 * this.opts.config.intervalMs);
+    return this.opts.config.timeoutMs ?? checkpointTimeout(this.opts.config.intervalMs);
   }
 
   /** A (new) epoch runs: checkpoints continue after the latest completed one, with these workers. */
@@ -367,7 +367,7 @@ export class ClusterCheckpointCoordinator {
     if (this.stopped || this.epoch === 0) return;
     const r = this.round;
     if (r) {
-      if (!r.writing && Date.now() - r.startedAt > this.timeoutMs) this.decline(r, `not acknowledged within ${Math.round(this.timeoutMs / 1000)} s by ${[...r.waiting].join(", ")}`);
+      if (!r.writing && Date.now() - r.startedAt > this.timeoutMs) this.decline(r, `not acknowledged within ${formatMs(this.timeoutMs)} by ${[...r.waiting].join(", ")}`);
       return;
     }
     const round: CoordinatorRound = { id: this.nextId++, epoch: this.epoch, startedAt: Date.now(), waiting: new Set(this.owners), acks: [], writing: false };

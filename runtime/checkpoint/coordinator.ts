@@ -46,6 +46,8 @@ export interface CoordinatorOptions {
   retain: number;
   /** Declined checkpoints in a row that fail the job. */
   maxDeclines: number;
+  /** A checkpoint not complete after this long is declined (default: checkpointTimeout(intervalMs)). */
+  timeoutMs?: number;
   pipeline: string;
   planHash: string;
   partitions: number;
@@ -75,6 +77,15 @@ export interface CheckpointStats {
   /** Per completed checkpoint: from trigger to committed (ms). */
   durations: number[];
   resumedFrom: number | undefined;
+}
+
+/** The default checkpoint timeout: ten intervals, at least 30 s. */
+export function checkpointTimeout(intervalMs: number): number {
+  return Math.max(30_000, 10 * intervalMs);
+}
+
+export function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
 export class CheckpointCoordinator implements JobCheckpointing {
@@ -124,7 +135,17 @@ export class CheckpointCoordinator implements JobCheckpointing {
   }
 
   private trigger(): void {
-    if (this.stopped || this.inFlight || !this.job) return;
+    if (this.stopped || !this.job) return;
+    const c = this.inFlight;
+    if (c) {
+      // A barrier held up (behind a sink that does not drain, say) is given up on, not waited for.
+      const timeout = this.opts.timeoutMs ?? checkpointTimeout(this.opts.intervalMs);
+      if (!c.writing && Date.now() - c.startedAt > timeout) {
+        const waiting = this.job.tasks.filter((t) => !this.ended.has(t) && !(t.node.kind === "source" ? c.injected.has(t) : c.states.has(t)));
+        this.decline(c, `not complete within ${formatMs(timeout)}: waiting for ${waiting.map((t) => t.name).join(", ")}`);
+      }
+      return;
+    }
     const sources = this.job.tasks.filter((t) => t.node.kind === "source");
     if (sources.every((t) => this.ended.has(t))) return;
     this.inFlight = { id: this.nextId++, startedAt: Date.now(), pause: 0, injected: new Set(), positions: new Map(), states: new Map(), staged: new Map(), writing: false };

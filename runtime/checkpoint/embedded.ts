@@ -24,6 +24,8 @@ export interface CheckpointSettings {
   retain: number;
   /** Declined checkpoints in a row that fail the job (default 3). */
   maxDeclines: number;
+  /** A checkpoint not complete after this long is declined (default: max(30 s, 10 intervals)). */
+  timeoutMs?: number;
   /** A savepoint directory to start from, instead of the state directory's latest checkpoint. */
   from?: string;
 }
@@ -101,6 +103,7 @@ export class EmbeddedCheckpoints {
       intervalMs: settings.intervalMs,
       retain: settings.retain,
       maxDeclines: settings.maxDeclines,
+      ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),
       pipeline: plan.name,
       planHash: hash,
       partitions,

@@ -41,6 +41,8 @@ export interface JobCheckpointConfig {
   retain: number;
   /** Declined checkpoints in a row that fail the job. */
   maxDeclines: number;
+  /** A checkpoint not complete after this long is declined (default: max(30 s, 10 intervals)). */
+  timeoutMs?: number;
   /** A savepoint to start from while the job has no checkpoint of its own: its directory and checkpoint id. */
   from?: { dir: string; checkpoint: number };
 }
