@@ -130,7 +130,7 @@ describe("delivery", () => {
     ];
     const keyed: Batch = { values: values.slice(0, 3), keys: ["k1", 2, { composite: ["k", 3] }] };
     const plain: Batch = { values, keys: null };
-    const events: ControlEvent[] = [{ kind: "watermark", time: 1_700_000_000_123 }, { kind: "barrier", id: 3 }, { kind: "end" }];
+    const events: ControlEvent[] = [{ kind: "watermark", time: 1_700_000_000_123 }, { kind: "barrier", id: 3 }, { kind: "end" }, { kind: "idle" }];
     const send = (target: TaskAddress, channel: number, m: { batch: Batch } | { event: ControlEvent }) => {
       sent.push({ target, channel, message: structuredClone(m) });
       if ("batch" in m) link.data(target, channel, m.batch);
@@ -141,6 +141,7 @@ describe("delivery", () => {
     send(T("agg-2", 3), 1, { batch: plain });
     send(T("agg-2", 3), 1, { event: events[1]! });
     send(T("map-1", 0), 0, { batch: keyed });
+    send(T("map-1", 0), 0, { event: events[3]! });
     send(T("agg-2", 3), 1, { event: events[2]! });
     // What was sent is what arrives, even if the sender changes its arrays afterwards.
     (keyed.values[0] as { n: number }).n = 999;

@@ -141,6 +141,7 @@ function isControlEvent(e: unknown): e is ControlEvent {
       return typeof r.time === "number";
     case "barrier":
       return typeof r.id === "number";
+    case "idle":
     case "end":
       return true;
     default:
