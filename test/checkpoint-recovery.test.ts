@@ -72,11 +72,11 @@ function rng(seed: number): () => number {
 const KEYS = 50;
 const COUNT = 12_000;
 
-function generateJob(): string {
+function generateJob(rate = 6000): string {
   const dir = mkdtempSync(join(tmpdir(), "flow-recovery-"));
   writeFileSync(
     join(dir, "gen.flow"),
-    `pipeline gen\n\nconfig {\n  partitions: 2\n  checkpoint: 100ms\n}\n\nsource n: int = generate(count: ${COUNT}, rate: 6000)\n\nn\n  |> keyBy(x => x % ${KEYS})\n  |> count()\n  |> sink file("out", format: "jsonl")\n`,
+    `pipeline gen\n\nconfig {\n  partitions: 2\n  checkpoint: 100ms\n}\n\nsource n: int = generate(count: ${COUNT}, rate: ${rate})\n\nn\n  |> keyBy(x => x % ${KEYS})\n  |> count()\n  |> sink file("out", format: "jsonl")\n`,
   );
   return dir;
 }
@@ -153,6 +153,27 @@ describe("a crash at each step between checkpoint complete and every sink commit
     expect(again.code).toBe(0);
     expect(again.stderr).toContain(`Resuming gen from checkpoint ${latest}`);
     expectExactOutput(dir, "out", genExpected, 2);
+  }, 120_000);
+});
+
+describe("a pipeline that ends before the others", () => {
+  it("does not hold checkpoints back: they go on, a crash after it ended recovers, and its output is committed once", async () => {
+    const dir = generateJob();
+    // A second pipeline in the same job, over a small file: it ends within the first checkpoints.
+    writeFileSync(join(dir, "words.txt"), Array.from({ length: 3000 }, (_, i) => `v${i % 7}`).join("\n") + "\n");
+    writeFileSync(join(dir, "gen.flow"), readFileSync(join(dir, "gen.flow"), "utf8") + `\nsource w: string = file("words.txt", format: "lines")\n\nw\n  |> keyBy(x => x)\n  |> count()\n  |> sink file("words", format: "csv")\n`);
+    const crashed = await flowcRun(dir, ["gen.flow"], { env: { FLOW_TEST_CRASH_AT: "after-commits:8" } });
+    expect(crashed.signal, crashed.stderr).toBe("SIGKILL");
+    const again = await flowcRun(dir, ["gen.flow"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain("Resuming gen from checkpoint 8");
+    expectExactOutput(dir, "out", genExpected, 2);
+    const rows = readdirSync(join(dir, "words"))
+      .filter((f) => f.startsWith("part-"))
+      .flatMap((f) => readFileSync(join(dir, "words", f), "utf8").split("\n").slice(1).filter((l) => l !== ""));
+    const want = Array.from({ length: 7 }, (_, k) => Array.from({ length: Math.ceil((3000 - k) / 7) }, (_, c) => `v${k},${c + 1}`)).flat();
+    expect(rows.sort()).toEqual(want.sort());
+    expect(readdirSync(join(dir, "words")).filter((f) => f.startsWith("."))).toEqual([]);
   }, 120_000);
 });
 
@@ -282,7 +303,8 @@ describe("a socket source through its write-ahead log", () => {
 
 describe("savepoints", () => {
   it("taken while the job runs, kept after it finished; `run --from` rewinds the output to it and gives the same output, also in 3 partitions", async () => {
-    const dir = generateJob();
+    // Slow enough (8 s) that the savepoint, which starts a flowc process, is taken while it runs.
+    const dir = generateJob(1500);
     const running = flowcRun(dir, ["gen.flow"]);
     while (!existsSync(join(dir, ".flow-state/gen/latest"))) await new Promise((r) => setTimeout(r, 20));
     const taken = await flowcAsync(["savepoint", "gen.flow", "-o", "sp"], { cwd: dir });

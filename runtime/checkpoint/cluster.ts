@@ -14,7 +14,7 @@
 // it, commits the staged output of its sinks again (idempotent), restores and seeks back.
 // Directories carry the epoch, so a paused zombie of an older epoch never writes into a file of the
 // attempt that replaced it.
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { cp, mkdir, readdir, rm } from "node:fs/promises";
 import * as path from "node:path";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import type { SinkStaging, SourcePosition, SourceReader, StagedOutput } from "../connectors/api.js";
@@ -45,19 +45,43 @@ const message = (e: unknown) => (e as Error)?.message ?? String(e);
  * The latest completed checkpoint of a job that is intact (checksums), falling back to the older
  * ones the pointer keeps; undefined for none. Damage is reported through `warn`.
  */
-export async function loadClusterCheckpoint(dir: string, pointer: CheckpointPointer | undefined, warn: (m: string) => void): Promise<LoadedCheckpoint | undefined> {
+export async function loadClusterCheckpoint(dir: string, pointer: CheckpointPointer | undefined, warn: (m: string) => void): Promise<{ loaded: LoadedCheckpoint; epoch: number } | undefined> {
   if (!pointer) return undefined;
   for (const c of [pointer, ...pointer.previous]) {
     const file = path.join(dir, c.manifest);
     const loaded = await verifyCheckpoint(path.dirname(file), path.basename(file), c.sha256, c.id);
     if (typeof loaded !== "string") {
       if (c !== pointer) warn(`using checkpoint ${c.id} instead`);
-      return loaded;
+      return { loaded, epoch: c.epoch };
     }
     warn(`checkpoint ${c.id} in ${dir} is damaged and will not be used: ${loaded}`);
   }
   warn(`no intact checkpoint is left in ${dir}: starting from the beginning`);
   return undefined;
+}
+
+/**
+ * A source task's own files (a socket source's write-ahead log), per epoch: an attempt that was
+ * superseded but still runs (a zombie) never appends to the log the next attempt reads.
+ */
+export function sourceStateDir(dir: string, node: string, partition: number, epoch: number): string {
+  return path.join(dir, "sources", `${node}.${partition}.e${epoch}`);
+}
+
+/**
+ * Recovery of the sources this worker now runs: each starts from a copy of the files its task had
+ * in the checkpoint's epoch (the log up to what that attempt had received).
+ */
+export async function carrySourceState(dir: string, loaded: LoadedCheckpoint, from: number, to: number, mine: (node: string, partition: number) => boolean): Promise<void> {
+  for (const s of loaded.manifest.sources) {
+    if (!mine(s.node, s.partition) || from === to) continue;
+    const src = sourceStateDir(dir, s.node, s.partition, from);
+    const dst = sourceStateDir(dir, s.node, s.partition, to);
+    await rm(dst, { recursive: true, force: true });
+    await cp(src, dst, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "ENOENT") throw e;
+    });
+  }
 }
 
 /**
@@ -113,7 +137,7 @@ export class WorkerCheckpointing implements JobCheckpointing {
   }
 
   sourceStateDir(node: string, partition: number): string {
-    return path.join(this.opts.config.dir, "sources", `${node}.${partition}`);
+    return sourceStateDir(this.opts.config.dir, node, partition, this.opts.epoch);
   }
 
   resumeOf(node: string, partition: number): SourcePosition | undefined {
@@ -213,17 +237,20 @@ export class WorkerCheckpointing implements JobCheckpointing {
       const acked = t.node.kind === "source" ? r.injected.has(t) : r.states.has(t);
       if (acked) continue;
       if (!this.ended.has(t)) return;
-      if (t.operator instanceof SinkOperator) {
-        // This sink has ended: the job is finishing, and its final commit publishes everything.
-        this.round = null;
-        this.opts.send("ckpt-abandon", { id: r.id });
-        return;
-      }
       late.push(t);
     }
+    // Tasks that ended before the barrier reached them (their input ended while other pipelines go
+    // on): the end position, the last state, and a sink's last output staged for this checkpoint.
     for (const t of late) {
       if (t.node.kind === "source") r.positions.set(t, this.finalPositions.get(t));
       else r.states.set(t, t.operator.snapshot());
+      if (t.operator instanceof SinkOperator) {
+        const staged = t.operator.preCommit(r.id);
+        if (staged) {
+          staged.catch(() => {});
+          r.staged.set(t, staged);
+        }
+      }
     }
     r.acking = true;
     void this.ack(r);

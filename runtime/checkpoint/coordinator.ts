@@ -204,16 +204,21 @@ export class CheckpointCoordinator implements JobCheckpointing {
       const acked = t.node.kind === "source" ? c.injected.has(t) : c.states.has(t);
       if (acked) continue;
       if (!this.ended.has(t)) return;
-      if (t.operator instanceof SinkOperator) {
-        // The job is ending before this checkpoint could complete: its final commit covers it.
-        this.inFlight = null;
-        return;
-      }
       late.push(t);
     }
+    // Tasks that ended before the barrier could reach them (their input ended; other pipelines of
+    // the job go on): a source's position is its end, an operator's state its last, and a sink's
+    // last output is staged for this checkpoint.
     for (const t of late) {
       if (t.node.kind === "source") c.positions.set(t, this.finalPositions.get(t));
       else c.states.set(t, t.operator.snapshot());
+      if (t.operator instanceof SinkOperator) {
+        const staged = t.operator.preCommit(c.id);
+        if (staged) {
+          staged.catch(() => {});
+          c.staged.set(t, staged);
+        }
+      }
     }
     c.writing = true;
     this.completion = this.completion.then(() => this.complete(c));

@@ -121,7 +121,11 @@ class StagedFileWriter implements SinkWriter {
     const seg = this.current;
     this.current = null;
     this.after = id;
-    const done: Promise<StagedOutput> = this.chain.then(() => this.stage(seg, id)).then(() => ({
+    const done: Promise<StagedOutput> = this.chain.then(() => this.stage(seg, id)).then(() => {
+      // A sink that has ended (its input did, while other pipelines of the job go on): its last
+      // segment, staged by close(), belongs to this checkpoint.
+      for (const s of this.staged) if (s.id === Infinity) s.id = id;
+    }).then(() => ({
       file: path.join(this.dir, this.final),
       segments: this.staged.filter((s) => s.id <= id).map(({ file, start, length }) => ({ file, start, length })),
       length: this.length,
@@ -184,10 +188,19 @@ async function commitSegment(published: string, s: { file: string; start: number
     if (have < s.start + s.length) throw new Error(`the staged output ${s.file} is missing and ${published} does not hold it`);
     return;
   }
-  await truncate(published, s.start);
-  const out = await open(published, "r+");
-  const input = await open(s.file, "r");
+  // The segment is opened first: if another committer (a recovery racing a late commit) deletes it
+  // meanwhile, this one still reads it, and both write the same bytes at the same offsets.
+  let input;
   try {
+    input = await open(s.file, "r");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    return commitSegment(published, s, checkpoint);
+  }
+  let out;
+  try {
+    await truncate(published, s.start);
+    out = await open(published, "r+");
     const buf = Buffer.allocUnsafe(1 << 20);
     let at = 0;
     for (;;) {
@@ -200,7 +213,7 @@ async function commitSegment(published: string, s: { file: string; start: number
     await out.sync();
   } finally {
     await input.close();
-    await out.close();
+    await out?.close();
   }
   await rm(s.file, { force: true });
 }
