@@ -417,6 +417,9 @@ export class Job {
 
   private async pump(r: { task: Task; reader: SourceReader; stats: SourceStats }): Promise<void> {
     const signal = this.opts.signal;
+    // The reader as the checkpoint sees it while the source waits for backpressure: idle, at the
+    // position after its last batch.
+    const paused: SourceReader = { next: () => r.reader.next(), close: () => r.reader.close(), idle: () => true, ...(r.reader.position ? { position: () => r.reader.position!() } : {}) };
     try {
       for (;;) {
         if (signal?.aborted || this.cancelled) break;
@@ -437,7 +440,12 @@ export class Job {
           const waiting = this.pressure;
           this.pressure = [];
           const t0 = Date.now();
+          // Held back, the source is between batches: a barrier can go out now, and does as soon as
+          // a checkpoint starts (under sustained backpressure it would otherwise wait for the end).
+          this.opts.checkpoint?.beforeRead(r.task, r.reader);
+          this.opts.checkpoint?.reading(r.task, paused);
           await Promise.all(waiting);
+          this.opts.checkpoint?.reading(r.task, null);
           this.stats.backpressuredMs += Date.now() - t0;
         }
       }
