@@ -292,6 +292,13 @@ export interface SenderOptions extends ConnectionOptions {
   highWaterBytes: number;
 }
 
+/**
+ * Frames waiting above which `pressure()` is pending, whatever their size: many small frames
+ * (small batches, watermarks) are cheap in bytes but each costs the receiver a turn, and a
+ * checkpoint barrier queued behind them waits for all of them.
+ */
+const HIGH_WATER_FRAMES = 128;
+
 interface Queued {
   bytes: Buffer;
   credit: boolean;
@@ -300,8 +307,8 @@ interface Queued {
 /**
  * Sends frames in order. A frame that needs credit waits until the receiver has granted some, and
  * nothing is handed to the socket while its own buffer is full (`write()` returned false): frames
- * wait here instead, and `pressure()` is pending while more than `highWaterBytes` wait in total,
- * until half of that has drained. A closed sender drops what it holds, with a log line, and
+ * wait here instead, and `pressure()` is pending while more than `highWaterBytes` (or more than
+ * HIGH_WATER_FRAMES frames) wait in total, until half of that has drained. A closed sender drops what it holds, with a log line, and
  * resolves every pressure promise so nothing waits on a dead link.
  */
 export class Sender extends Connection {
@@ -403,8 +410,13 @@ export class Sender extends Connection {
     return this.queuedBytes + this.socket.writableLength;
   }
 
+  /** Frames waiting for credit or for the socket. */
+  private queuedFrames(): number {
+    return this.queue.length - this.head;
+  }
+
   pressure(): Promise<void> | undefined {
-    if (this.isClosed || this.backlog() <= this.s.highWaterBytes) return undefined;
+    if (this.isClosed || (this.backlog() <= this.s.highWaterBytes && this.queuedFrames() <= HIGH_WATER_FRAMES)) return undefined;
     if (!this.drained) {
       let resolve!: () => void;
       const promise = new Promise<void>((r) => (resolve = r));
@@ -414,7 +426,7 @@ export class Sender extends Connection {
   }
 
   private checkPressure(): void {
-    if (this.drained && (this.isClosed || this.backlog() <= this.s.highWaterBytes / 2)) {
+    if (this.drained && (this.isClosed || (this.backlog() <= this.s.highWaterBytes / 2 && this.queuedFrames() <= HIGH_WATER_FRAMES / 2))) {
       this.drained.resolve();
       this.drained = null;
     }

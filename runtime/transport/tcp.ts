@@ -28,9 +28,9 @@ export interface TcpNetworkOptions {
   handshakeTimeoutMs?: number;
   /** A connection with nothing received for this long is closed (default 30 s); quiet sides send pings at a third of it. */
   idleTimeoutMs?: number;
-  /** Unconsumed messages a sender may have in flight per connection (default 128). */
+  /** Unconsumed messages a sender may have in flight per connection (default 32: a checkpoint barrier waits behind them). */
   creditWindow?: number;
-  /** Bytes waiting to be sent on one connection above which `pressure()` is pending (default 8 MiB). */
+  /** Bytes waiting to be sent on one connection above which `pressure()` is pending (default 1 MiB: what waits here delays a checkpoint barrier queued behind it). */
   highWaterBytes?: number;
   /** An outgoing connection no link holds closes after this long without app messages (default 10 s). */
   lingerMs?: number;
@@ -105,14 +105,14 @@ export class TcpNetwork implements Network {
   private accept(socket: Socket): void {
     if (this.stopped) return void socket.destroy();
     socket.setNoDelay(true);
-    const r = new Receiver(socket, { ...this.connection, inbound: this.opts.inbound, creditWindow: this.opts.creditWindow ?? 128 });
+    const r = new Receiver(socket, { ...this.connection, inbound: this.opts.inbound, creditWindow: this.opts.creditWindow ?? 32 });
     this.incoming.add(r);
     void r.closed.then(() => this.incoming.delete(r));
     acceptHandshake(r, {
       serverId: this.opts.workerId,
       idleTimeoutMs: this.connection.idleTimeoutMs,
       secretFor: (job) => this.opts.secretFor(job),
-      initialCredits: this.opts.creditWindow ?? 128,
+      initialCredits: this.opts.creditWindow ?? 32,
       maxFrameBytes: this.connection.maxFrameBytes,
     })
       .then(
@@ -192,7 +192,7 @@ export class TcpNetwork implements Network {
     const socket = connect({ host: to.host, port: to.dataPort });
     socket.setNoDelay(true);
     const where = `worker ${to.id} at ${to.host}:${to.dataPort}`;
-    const sender = new Sender(socket, { ...this.connection, highWaterBytes: this.opts.highWaterBytes ?? 8 * 1024 * 1024 }, `${to.host}:${to.dataPort}`);
+    const sender = new Sender(socket, { ...this.connection, highWaterBytes: this.opts.highWaterBytes ?? 1024 * 1024 }, `${to.host}:${to.dataPort}`);
     try {
       const hs = await openHandshake(sender, { clientId: this.opts.workerId, idleTimeoutMs: this.connection.idleTimeoutMs, serverId: to.id, job, epoch, secret });
       sender.accepted(`job ${job}, epoch ${epoch}, to ${where}`, hs.credits, hs.maxFrameBytes, hs.peerIdleTimeoutMs);
