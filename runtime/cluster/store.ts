@@ -41,6 +41,8 @@ export interface WorkerStore extends ClusterStore {
   leader(job: string): Promise<string | undefined>;
   /** The coordination session was lost: the worker must stop side effects (its tasks may move). */
   onSessionLost?(cb: () => void): () => void;
+  /** This worker's current coordination session (assignments name the session of each worker). */
+  sessionId?(): string;
 }
 
 export class MemoryClusterStore implements WorkerStore {

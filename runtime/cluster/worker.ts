@@ -5,7 +5,7 @@
 // zombie's batches never reach a newer attempt.
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
-import { loadClusterCheckpoint, recommitSinks, WorkerCheckpointing } from "../checkpoint/cluster.js";
+import { carrySourceState, loadClusterCheckpoint, recommitSinks, WorkerCheckpointing } from "../checkpoint/cluster.js";
 import { BAD_RECORDS_LOG, ReportedBadRecords } from "../checkpoint/bad-records.js";
 import { loadSavepoint, SavepointError } from "../checkpoint/savepoint.js";
 import type { LoadedCheckpoint } from "../checkpoint/store.js";
@@ -256,6 +256,11 @@ export class Worker implements Inbound {
     }
     const a = await this.store.assignment(name);
     if (!a || (slot.attempt && slot.attempt.epoch >= a.value.epoch)) return;
+    // An assignment made for an earlier session of this worker id (a worker restarted with the same
+    // id, or this one after its session expired) is not ours: the coordinator assigns again.
+    const assignedTo = a.value.sessions?.[this.id];
+    const mySession = this.store.sessionId?.();
+    if (assignedTo && mySession && assignedTo !== mySession && Object.values(a.value.tasks).includes(this.id)) return;
     const old = slot.attempt;
     const epoch = a.value.epoch;
     const attempt: Attempt = { epoch, job: null, early: slot.ahead.get(epoch) ?? [], links: new Map(), open: [], tasks: [], state: "opening" };
@@ -397,8 +402,10 @@ export class Worker implements Inbound {
       this.log(`restoring ${name} from the savepoint ${config.from.dir} (checkpoint ${loaded.manifest.id}, epoch ${epoch})`);
       return loaded;
     }
-    const loaded = await loadClusterCheckpoint(config.dir, pointer, (m) => this.log(`${name}: ${m}`));
-    if (!loaded) return undefined;
+    const found = await loadClusterCheckpoint(config.dir, pointer, (m) => this.log(`${name}: ${m}`));
+    if (!found) return undefined;
+    const loaded = found.loaded;
+    await carrySourceState(config.dir, loaded, found.epoch, epoch, mine);
     if (loaded.manifest.planHash !== slot.record.planHash) throw new JobError(`checkpoint ${loaded.manifest.id} of ${name} belongs to another plan`);
     await recommitSinks(loaded, mine, partitions);
     this.log(`restoring ${name} from checkpoint ${loaded.manifest.id} (epoch ${epoch})`);

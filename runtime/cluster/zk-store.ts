@@ -55,6 +55,10 @@ export class ZkClusterStore implements WorkerStore {
     return () => this.session.off("lost", cb);
   }
 
+  sessionId(): string {
+    return this.session.sessionId;
+  }
+
   async registerWorker(record: WorkerRecord): Promise<void> {
     this.registrations.set(record.id, record);
     const w = { ...record, session: this.session.sessionId };
