@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkS
 import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { flowcAsync, type CliResult } from "./helpers/cli.js";
 import { writeCorpus } from "./helpers/corpus.js";
 import { cluster, startWorker, stopWorkers, type WorkerProcess } from "./helpers/workers.js";
@@ -120,6 +120,9 @@ function wordCounts(out: string): Map<string, number> {
 
 const staged = (out: string) => (existsSync(out) ? readdirSync(out).filter((f) => f.startsWith(".")) : []);
 
+/** Every fleet started: a test that timed out is cleaned up after it (its workers would join the next test's jobs). */
+const fleets = new Set<Fleet>();
+
 /** Workers of one test; a worker that dies is replaced (without the fault's environment) when `restart`. */
 class Fleet {
   readonly all: WorkerProcess[] = [];
@@ -129,7 +132,9 @@ class Fleet {
   onExit: (w: WorkerProcess) => void = () => {};
   private stopped = false;
 
-  constructor(private readonly cwd: string) {}
+  constructor(private readonly cwd: string) {
+    fleets.add(this);
+  }
 
   async start(ids: string[], env: Record<string, string> = {}): Promise<void> {
     await Promise.all(ids.map((id) => this.spawn(id, env)));
@@ -172,6 +177,7 @@ class Fleet {
   }
 
   async stop(): Promise<void> {
+    fleets.delete(this);
     this.stopped = true;
     await stopWorkers([...this.current.values()]);
   }
@@ -181,7 +187,14 @@ class Fleet {
 async function runJob(dir: string, name: string, fleet: Fleet, fault: () => Promise<void>, extra: string[] = []): Promise<{ status: string; out: string }> {
   const submitted = cluster(["submit", "job.flow", "--zookeeper", zk.connectString, "--name", name, "--checkpoint-interval", "300ms", "--wait", ...extra], dir);
   await fault();
-  const r = await submitted;
+  // A job that does not end: fail with what the workers logged, well before the test's timeout.
+  let timer: NodeJS.Timeout | undefined;
+  const r = await Promise.race([
+    submitted,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`job ${name} did not end within 120 s; logs:\n${fleet.log()}`)), 120_000);
+    }),
+  ]).finally(() => clearTimeout(timer));
   const out = join(dir, "out");
   // Workers publish the last staged segments once they see the job finished.
   for (let i = 0; i < 100 && staged(out).length > 0; i++) await new Promise((res) => setTimeout(res, 100));
@@ -203,6 +216,19 @@ beforeAll(async () => {
   wcExpected = wordCounts(join(wc, "out"));
   expect(genExpected.seq.size).toBe(23);
   expect(wcExpected.size).toBeGreaterThan(1000);
+});
+
+afterEach(async (ctx) => {
+  if (fleets.size === 0) return;
+  // A test that failed or timed out left workers (and a running job) behind: stop both, so that
+  // they do not take part in the next test's jobs.
+  const left = [...fleets];
+  for (const f of left) await f.stop();
+  const st = await cluster(["status", "--zookeeper", zk.connectString, "--format", "json"], root);
+  for (const j of (JSON.parse(st.stdout || "{}") as { jobs?: { name: string; state?: { status: string } }[] }).jobs ?? []) {
+    if (j.state && !["finished", "failed", "cancelled"].includes(j.state.status)) await cluster(["cancel", j.name, "--zookeeper", zk.connectString], root);
+  }
+  if (ctx.task.result?.state !== "fail") throw new Error(`${left.length} fleet(s) were still running after the test`);
 });
 
 afterAll(async () => {
@@ -373,9 +399,10 @@ describe("a socket word count", () => {
       }
     });
     let walDir = "";
+    // The newest epoch's log: each attempt of the source logs into its own (sources/<task>.e<epoch>).
     const resumeAt = () => {
-      const d = join(walDir, readdirSync(walDir)[0]!);
-      return readFileSync(join(d, "wal")).length;
+      const d = readdirSync(walDir).sort((a, b) => Number(/\.e(\d+)$/.exec(b)?.[1] ?? 0) - Number(/\.e(\d+)$/.exec(a)?.[1] ?? 0))[0]!;
+      return readFileSync(join(walDir, d, "wal")).length;
     };
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as { port: number }).port;
