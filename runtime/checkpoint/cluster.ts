@@ -310,6 +310,16 @@ export class WorkerCheckpointing implements JobCheckpointing {
     for (const t of this.job?.tasks ?? []) if (t.operator instanceof SinkOperator) await t.operator.discardStaged();
   }
 
+  /**
+   * This attempt was superseded (a newer epoch exists, so no checkpoint after `latest` can complete
+   * any more): what it staged for later checkpoints is removed. A zombie that staged while frozen
+   * leaves nothing behind.
+   */
+  async abandon(latest: number | undefined): Promise<void> {
+    await this.stop();
+    for (const t of this.job?.tasks ?? []) if (t.operator instanceof SinkOperator) await t.operator.discardStaged(latest ?? 0);
+  }
+
   /** No more checkpoints for this attempt; resolves once a commit under way has finished. */
   async stop(): Promise<void> {
     this.stopped = true;

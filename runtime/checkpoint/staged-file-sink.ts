@@ -173,9 +173,10 @@ class StagedFileWriter implements SinkWriter {
     for (const s of this.staged.filter((x) => x.id === Infinity)) await rm(s.file, { force: true }).catch(() => {});
   }
 
-  async discardStaged(): Promise<void> {
+  async discardStaged(after = -Infinity): Promise<void> {
     await this.discard();
-    for (const s of this.staged.splice(0)) await rm(s.file, { force: true }).catch(() => {});
+    for (const s of this.staged.filter((x) => x.id > after)) await rm(s.file, { force: true }).catch(() => {});
+    this.staged.splice(0, this.staged.length, ...this.staged.filter((x) => x.id <= after));
   }
 }
 

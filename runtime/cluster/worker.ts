@@ -269,6 +269,12 @@ export class Worker implements Inbound {
     // A commit of the old attempt under way finishes before recovery commits again.
     await old?.ckpt?.stop();
     if (old?.job) await old.job.cancel(`tasks reassigned under epoch ${a.value.epoch}`);
+    // Segments it staged for checkpoints that can no longer complete (the pointer is fenced by the
+    // new epoch's assignment) would otherwise stay in the output directory.
+    if (old?.ckpt) {
+      const latest = await this.store.latestCheckpoint(name).then((p) => p?.id ?? 0, () => Infinity);
+      await old.ckpt.abandon(latest);
+    }
     if (old) for (const l of old.open.splice(0)) l.close();
     const mine = Object.entries(a.value.tasks).filter(([, w]) => w === this.id).map(([k]) => k);
     attempt.tasks = mine;

@@ -123,8 +123,11 @@ export interface SinkWriter {
   preCommit?(id: number): Promise<StagedOutput>;
   /** Checkpointing: publish the staged segments of checkpoints up to `id` (it has completed). */
   commitCheckpoint?(id: number): Promise<void>;
-  /** Checkpointing, after discard(): the job ended for good, so segments still staged never will be committed: remove them. */
-  discardStaged?(): Promise<void>;
+  /**
+   * Checkpointing, after discard(): segments staged for checkpoints after `after` (all when absent)
+   * will never be committed (the job ended, or its epoch was superseded): remove them.
+   */
+  discardStaged?(after?: number): Promise<void>;
 }
 
 export interface SourceConnector {

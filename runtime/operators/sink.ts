@@ -49,8 +49,8 @@ export class SinkOperator implements Operator {
   }
 
   /** Checkpointing: the job ended for good (failed or cancelled); what is still staged is removed. */
-  async discardStaged(): Promise<void> {
-    await this.writer.discardStaged?.();
+  async discardStaged(after?: number): Promise<void> {
+    await this.writer.discardStaged?.(after);
   }
 
   snapshot(): undefined {
