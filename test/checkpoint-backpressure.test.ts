@@ -254,57 +254,31 @@ describe.skipIf(process.platform !== "linux")("a checkpoint under backpressure (
   }, 60_000);
 });
 
-describe("a checkpoint held up by a sink that does not drain at all", () => {
-  it("is declined after --checkpoint-timeout with what it waited for; the job goes on once the reader resumes, exact", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "flow-stall-"));
-    const records = 300_000;
-    writeFileSync(join(dir, "stall.flow"), `pipeline stall\n\nconfig {\n  checkpoint: 100ms\n}\n\nsource n: int = generate(count: ${records})\n\nn\n  |> keyBy(x => x % ${KEYS})\n  |> count()\n  |> map(c => { key: c.key, count: c.count, pad: "${PAD}" })\n  |> sink stdout(format: "jsonl")\n`);
-    const p = spawn(process.execPath, [FLOWC, "run", "stall.flow", "--progress", "none", "--checkpoint-timeout", "400ms", "--max-declined-checkpoints", "1000"], {
-      cwd: dir,
-      env: { ...process.env, NO_COLOR: "1", CI: "" },
-      stdio: ["ignore", "pipe", "pipe"],
+describe("a checkpoint whose barrier is held up", () => {
+  // A slow sink no longer holds a barrier back (a source held back by backpressure injects it while
+  // it waits, and in one process the barrier reaches the sink behind the records handed to it).
+  // What can still hold one is a source stuck in a read that is not idle: FLOW_TEST_HOLD_BARRIERS.
+  it("is declined after --checkpoint-timeout with what it waited for; 3 in a row fail the job with that reason", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "flow-held-"));
+    writeFileSync(join(dir, "held.flow"), `pipeline held\n\nsource n: int = generate(count: 100000, rate: 20000)\n\nn\n  |> keyBy(x => x % 10)\n  |> count()\n  |> sink file("out", format: "jsonl")\n`);
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, [FLOWC, "run", "held.flow", "--progress", "none", "--checkpoint-interval", "100ms", "--checkpoint-timeout", "300ms"], {
+        cwd: dir,
+        env: { ...process.env, NO_COLOR: "1", CI: "", FLOW_TEST_HOLD_BARRIERS: "1" },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let stderr = "";
+      p.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+      p.on("close", (code) => resolve({ code, stderr }));
     });
-    const guard = setTimeout(() => p.kill("SIGKILL"), 50_000);
-    let stderr = "";
-    let declinedWhileStalled = 0;
-    let stalled = false;
-    p.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString("utf8");
-      if (stalled) declinedWhileStalled = (stderr.match(/checkpoint \d+ declined/g) ?? []).length;
-    });
-    let lines = 0;
-    let carry = "";
-    const last = new Int32Array(KEYS);
-    let wrong = 0;
-    p.stdout.on("data", (chunk: Buffer) => {
-      if (!stalled && lines === 0) {
-        // The first output: stop reading for 3 s; the sink's buffer and the pipe fill and stay full.
-        stalled = true;
-        p.stdout.pause();
-        setTimeout(() => {
-          stalled = false;
-          p.stdout.resume();
-        }, 3000);
-      }
-      const parts = (carry + chunk.toString("utf8")).split("\n");
-      carry = parts.pop()!;
-      for (const line of parts) {
-        lines++;
-        const m = LINE.exec(line);
-        if (!m || Number(m[2]) !== last[Number(m[1])]! + 1) wrong++;
-        else last[Number(m[1])] = Number(m[2]);
-      }
-    });
-    const code = await new Promise<number | null>((resolve) => p.on("close", resolve));
-    clearTimeout(guard);
-    expect(code, stderr).toBe(0);
-    expect(declinedWhileStalled, stderr).toBeGreaterThanOrEqual(2);
-    expect(stderr).toMatch(/warning: checkpoint \d+ declined: not complete within 400 ms: waiting for \S/);
-    expect(stderr).not.toMatch(/\n\s+at /);
-    expect(lines).toBe(records);
-    expect(wrong).toBe(0);
-    expect(stderr).toMatch(/checkpoints: +\d+ completed, [1-9]\d* declined/);
-    // Retried: once in a loaded full-suite run the child was not held up by the paused pipe at all
-    // (31 checkpoints completed during the pause); not understood yet.
-  }, { timeout: 60_000, retry: 2 });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/warning: checkpoint 1 declined: not complete within 300 ms: waiting for source_n_\w+#0, chain_keyBy_\w+#0, aggregate_count_\w+#0, sink_file_\w+#0\n/);
+    expect(r.stderr).toMatch(/error: 3 checkpoints in a row were declined; the last because not complete within 300 ms: waiting for source_n_\w+#0/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    // Nothing was published, nothing staged is left; the state directory stays for a re-run.
+    const out = join(dir, "out");
+    const files = existsSync(out) ? readdirSync(out) : [];
+    expect(files.filter((f) => f.startsWith("."))).toEqual([]);
+    for (const f of files) expect(readFileSync(join(out, f), "utf8"), f).toBe("");
+  });
 });

@@ -15,7 +15,7 @@ import type { Task } from "../exec/task.js";
 import type { OperatorState } from "../operators/operator.js";
 import { SinkOperator } from "../operators/sink.js";
 import type { CheckpointStore, Manifest, TaskSnapshot } from "./store.js";
-import { crashPoint } from "./test-hooks.js";
+import { crashPoint, holdBarriers } from "./test-hooks.js";
 
 /** What the job calls; implemented here so that exec/ knows nothing of the protocol. */
 export interface JobCheckpointing {
@@ -164,7 +164,7 @@ export class CheckpointCoordinator implements JobCheckpointing {
 
   beforeRead(task: Task, reader: SourceReader): void {
     const c = this.inFlight;
-    if (!c || c.injected.has(task)) return;
+    if (!c || c.injected.has(task) || holdBarriers()) return;
     const t0 = performance.now();
     c.injected.add(task);
     c.positions.set(task, reader.position?.());

@@ -7,6 +7,8 @@
 //       (the coordinator, once it asked every worker for the checkpoint). Without an id: the first time.
 //   FLOW_TEST_FAIL_WRITES=ENOSPC[:<after n writes>]  writes into the state directory fail with ENOSPC
 //       (the disk is full), from the first write or after n successful ones.
+//   FLOW_TEST_HOLD_BARRIERS=1  sources never inject a barrier while they run (as a source stuck in a
+//       read that is not idle would): checkpoints can only time out.
 
 export type CrashStep = "after-trigger" | "after-manifest" | "after-pointer" | "after-first-commit" | "mid-commit" | "after-commits";
 
@@ -17,6 +19,11 @@ export function crashPoint(step: CrashStep, checkpoint: number): void {
   if (want !== step) return;
   if (id !== undefined && Number(id) !== checkpoint) return;
   process.kill(process.pid, "SIGKILL");
+}
+
+/** FLOW_TEST_HOLD_BARRIERS: sources hold checkpoint barriers back. */
+export function holdBarriers(): boolean {
+  return process.env.FLOW_TEST_HOLD_BARRIERS === "1";
 }
 
 let writes = 0;
