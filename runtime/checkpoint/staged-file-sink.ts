@@ -167,6 +167,8 @@ class StagedFileWriter implements SinkWriter {
     this.current = null;
     if (seg) {
       seg.stream.destroy();
+      // A stream still opening creates its file after destroy(): remove it only once it is closed.
+      if (!seg.stream.closed) await new Promise<void>((r) => seg.stream.once("close", () => r()));
       await rm(path.join(this.dir, seg.name), { force: true }).catch(() => {});
     }
     await this.chain.catch(() => {});
