@@ -14,9 +14,6 @@ import { cluster, startWorker, stopWorkers, type WorkerProcess } from "./helpers
 import { startZooKeeper, type ZkServers } from "./helpers/zk-server.js";
 
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
-// Each test may run twice: these are whole clusters of processes on a loaded 2-core machine, and a
-// run can miss its window (a job that ends before its first checkpoint). A retry still has to pass
-// every assertion; a failure of the first run is printed by vitest.
 
 /** A keyed running aggregate: one output record per input record, so every update is visible. */
 const GEN = `
@@ -245,7 +242,7 @@ function expectGenExact(out: string, context: string): void {
   expect(staged(out), context).toEqual([]);
 }
 
-describe("kill -9 of a worker at a random moment", { retry: 1 }, () => {
+describe("kill -9 of a worker at a random moment", () => {
   for (const seed of [1, 2]) {
     it(`seed ${seed}: the running aggregate's output equals the fault-free run, per key and as a multiset`, async () => {
       const rng = mulberry32(seed);
@@ -292,7 +289,7 @@ describe("kill -9 of a worker at a random moment", { retry: 1 }, () => {
   });
 });
 
-describe("the coordinator killed between barrier injection and the last acknowledgement", { retry: 1 }, () => {
+describe("the coordinator killed between barrier injection and the last acknowledgement", () => {
   it("the next coordinator goes on from the latest completed checkpoint: exact output", async () => {
     const name = "gen-coordinator";
     const dir = jobDir(name, GEN);
@@ -313,7 +310,7 @@ describe("the coordinator killed between barrier injection and the last acknowle
   });
 });
 
-describe("a crash at each step between checkpoint complete and every sink committed", { retry: 1 }, () => {
+describe("a crash at each step between checkpoint complete and every sink committed", () => {
   for (const step of ["after-manifest", "after-pointer", "after-first-commit", "mid-commit", "after-commits"]) {
     it(`${step}: the job finishes on restarted workers with exact output`, async () => {
       const name = `gen-${step}`;
@@ -334,7 +331,7 @@ describe("a crash at each step between checkpoint complete and every sink commit
   }
 });
 
-describe("a zombie worker", { retry: 1 }, () => {
+describe("a zombie worker", () => {
   // Skipped: it passes alone and passed in earlier full-suite runs, but failed twice in a row in the
   // last full-suite run here (see the closing note of stop 10); it needs investigating, not a retry.
   it.skip("frozen (SIGSTOP) past its session timeout, then resumed: it commits nothing, the output is exact", async () => {
@@ -363,7 +360,7 @@ describe("a zombie worker", { retry: 1 }, () => {
   });
 });
 
-describe("ZooKeeper restarted mid-job", { retry: 1 }, () => {
+describe("ZooKeeper restarted mid-job", () => {
   it("the job goes on (or recovers) and the output is exact", async () => {
     const name = "gen-zk-restart";
     const dir = jobDir(name, GEN);
@@ -393,7 +390,7 @@ describe("ZooKeeper restarted mid-job", { retry: 1 }, () => {
   });
 });
 
-describe("a socket word count", { retry: 1 }, () => {
+describe("a socket word count", () => {
   it("the worker reading the socket killed: the new one replays its write-ahead log and goes on; exact counts", async () => {
     const n = 20000;
     const text = Array.from({ length: n }, (_, i) => `w${i % 37}\n`).join("");
@@ -460,7 +457,7 @@ describe("a socket word count", { retry: 1 }, () => {
   });
 });
 
-describe("savepoints on the cluster", { retry: 1 }, () => {
+describe("savepoints on the cluster", () => {
   it("`flowc savepoint JOB` while it runs, then `submit --from` it with 4 partitions instead of 3: the output is rewound to the savepoint and comes out exact", async () => {
     const name = "gen-savepoint";
     const dir = jobDir(name, GEN);
@@ -504,7 +501,7 @@ describe("savepoints on the cluster", { retry: 1 }, () => {
   });
 });
 
-describe("1% malformed records and a kill in the middle", { retry: 1 }, () => {
+describe("1% malformed records and a kill in the middle", () => {
   it("each bad record is reported exactly once over the crash and the recovery; the good output is exact", async () => {
     const name = "bad";
     const lines: string[] = [];
@@ -568,7 +565,7 @@ describe("1% malformed records and a kill in the middle", { retry: 1 }, () => {
   });
 });
 
-describe("a damaged latest checkpoint", { retry: 1 }, () => {
+describe("a damaged latest checkpoint", () => {
   it("a truncated state file of the latest checkpoint is detected and never used: the previous one is, and the output is exact", async () => {
     const name = "gen-damaged";
     const dir = jobDir(name, GEN);
@@ -601,7 +598,7 @@ describe("a damaged latest checkpoint", { retry: 1 }, () => {
   });
 });
 
-describe("the state directory full", { retry: 1 }, () => {
+describe("the state directory full", () => {
   it("every write fails with ENOSPC: checkpoints are declined with the reason, and after 3 in a row the job fails cleanly, publishing nothing", async () => {
     const name = "gen-full";
     const dir = jobDir(name, GEN);
@@ -624,7 +621,7 @@ describe("the state directory full", { retry: 1 }, () => {
   });
 });
 
-describe("the sessions/join example of LANGUAGE.md", { retry: 1 }, () => {
+describe("the sessions/join example of LANGUAGE.md", () => {
   it("event-time session windows and an interval join over 200 000 clicks: a worker killed after a checkpoint, both outputs equal the embedded run's", async () => {
     const rng = mulberry32(3);
     const clicks: string[] = [];
