@@ -7,7 +7,7 @@
 // a completed checkpoint, finish, and publish exactly the fault-free (embedded) output: as a
 // multiset, per key as a sequence (a replay from the beginning, a lost or a duplicated update would
 // show), with no staged file left behind.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -22,6 +22,7 @@ import { ZkClusterStore } from "../runtime/cluster/zk-store.js";
 import { ZkSession } from "../runtime/cluster/zk-session.js";
 import { Job } from "../runtime/exec/job.js";
 import type { PlanModule } from "../runtime/plan.js";
+import { multiset, published, sequences, staged } from "./helpers/outputs.js";
 import { startZooKeeper, type ZkServers } from "./helpers/zk-server.js";
 
 const AUTH = "flow:expiry-test-secret";
@@ -45,35 +46,6 @@ let root: string;
 let mod: PlanModule;
 let want: { lines: Map<string, number>; seq: Map<number, number[]> };
 
-/** Every line of the published part files. */
-function published(out: string): string[] {
-  return readdirSync(out)
-    .filter((f) => /^part-\d+\.jsonl$/.test(f))
-    .flatMap((f) => readFileSync(join(out, f), "utf8").split("\n").filter(Boolean));
-}
-
-function multiset(lines: string[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const l of lines) m.set(l, (m.get(l) ?? 0) + 1);
-  return m;
-}
-
-/** Per key, the update counts in file order: 1, 2, 3, … exactly once each. */
-function sequences(out: string): Map<number, number[]> {
-  const m = new Map<number, number[]>();
-  for (const f of readdirSync(out).filter((x) => /^part-\d+\.jsonl$/.test(x))) {
-    for (const l of readFileSync(join(out, f), "utf8").split("\n")) {
-      if (!l) continue;
-      const r = JSON.parse(l) as { key: number; n: number };
-      const list = m.get(r.key) ?? [];
-      list.push(r.n);
-      m.set(r.key, list);
-    }
-  }
-  return m;
-}
-
-const staged = (out: string) => (existsSync(out) ? readdirSync(out).filter((f) => f.startsWith(".")) : []);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { flowcAsync, type CliResult } from "./helpers/cli.js";
 import { writeCorpus } from "./helpers/corpus.js";
+import { multiset, multisetDiff, published, sequences, staged, wordCounts } from "./helpers/outputs.js";
 import { cluster, startWorker, stopWorkers, type WorkerProcess } from "./helpers/workers.js";
 import { startZooKeeper, type ZkServers } from "./helpers/zk-server.js";
 
@@ -64,61 +65,6 @@ function jobDir(name: string, program: string, files: Record<string, string> = {
   return dir;
 }
 
-/** Every published line of the part files, by file (headers dropped). */
-function published(out: string): string[] {
-  const lines: string[] = [];
-  for (const f of readdirSync(out).filter((x) => /^part-\d+\.(csv|jsonl)$/.test(x))) {
-    const all = readFileSync(join(out, f), "utf8").split("\n").filter((l) => l !== "");
-    for (const l of f.endsWith(".csv") ? all.slice(1) : all) lines.push(l);
-  }
-  return lines;
-}
-
-function multiset(lines: string[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const l of lines) m.set(l, (m.get(l) ?? 0) + 1);
-  return m;
-}
-
-/** Up to 10 lines whose counts differ: `line: got × / want ×`. */
-function multisetDiff(got: Map<string, number>, want: Map<string, number>): string[] {
-  const diff: string[] = [];
-  for (const k of new Set([...got.keys(), ...want.keys()])) {
-    if ((got.get(k) ?? 0) !== (want.get(k) ?? 0)) diff.push(`${k}: ${got.get(k) ?? 0}× / ${want.get(k) ?? 0}×`);
-    if (diff.length === 10) break;
-  }
-  return diff;
-}
-
-/** Per key, the update counts in file order: 1, 2, 3, … exactly once each. */
-function sequences(out: string): Map<number, number[]> {
-  const m = new Map<number, number[]>();
-  // In partition order: after rescaling to more partitions a key group moves only to a higher one.
-  const files = readdirSync(out).filter((x) => /^part-\d+\.jsonl$/.test(x));
-  files.sort((a, b) => Number(/\d+/.exec(a)![0]) - Number(/\d+/.exec(b)![0]));
-  for (const f of files) {
-    for (const l of readFileSync(join(out, f), "utf8").split("\n")) {
-      if (!l) continue;
-      const r = JSON.parse(l) as { key: number; n: number };
-      const list = m.get(r.key) ?? [];
-      list.push(r.n);
-      m.set(r.key, list);
-    }
-  }
-  return m;
-}
-
-/** word → count summed over windows (a run may straddle an hour). */
-function wordCounts(out: string): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const l of published(out)) {
-    const [w, c] = l.split(",");
-    m.set(w!, (m.get(w!) ?? 0) + Number(c));
-  }
-  return m;
-}
-
-const staged = (out: string) => (existsSync(out) ? readdirSync(out).filter((f) => f.startsWith(".")) : []);
 
 /** Every fleet started: a test that timed out is cleaned up after it (its workers would join the next test's jobs). */
 const fleets = new Set<Fleet>();
