@@ -3,7 +3,7 @@
 // n (pre-commit) the segment is closed, synced and remembered, and a new one opens for what follows.
 // Once checkpoint n has completed, commit appends every staged segment up to n to `part-<p>.<ext>`
 // and deletes it. Each segment knows the published file's length before it (`start`), so a commit
-// is idempotent: truncate to `start`, append, sync, delete; after a crash, recovery does it again
+// is idempotent: write its bytes at `start` (in place), sync, delete; after a crash, recovery does it again
 // from the checkpoint's manifest (commitStagedOutput) and truncates what a later, incomplete
 // checkpoint may have appended. The cluster's attempt staging (`.part-<p>.<ext>.attempt-<n>`) is a
 // different path (file.ts) and never meets this one.
@@ -67,6 +67,11 @@ class StagedFileWriter implements SinkWriter {
   private readonly tag: string | undefined;
   /** The attempt was given up: nothing more is written or staged. */
   private discarded = false;
+  /**
+   * Segments opened and not staged yet: the open one, and any whose staging failed (recovery on
+   * another worker removed its file while this attempt was frozen); discard() removes them all.
+   */
+  private readonly unstaged = new Set<OpenSegment>();
 
   constructor(
     private readonly dir: string,
@@ -86,7 +91,9 @@ class StagedFileWriter implements SinkWriter {
     const name = `.${this.final}.ckpt-after-${this.after}${this.tag ? `.${this.tag}` : ""}`;
     const stream = createWriteStream(path.join(this.dir, name));
     const writer = openTextSink(stream, { format: this.opts.format, type: this.opts.type, header, end: true, writeError: (e) => this.opts.writeError(name, e) });
-    return (this.current = { name, stream, writer });
+    const seg = { name, stream, writer };
+    this.unstaged.add(seg);
+    return (this.current = seg);
   }
 
   write(records: readonly unknown[]): void {
@@ -113,6 +120,7 @@ class StagedFileWriter implements SinkWriter {
       }
       const length = seg.stream.bytesWritten;
       this.staged.push({ id, file, start: this.length, length });
+      this.unstaged.delete(seg);
       this.length += length;
     }
   }
@@ -165,14 +173,19 @@ class StagedFileWriter implements SinkWriter {
     this.discarded = true;
     const seg = this.current;
     this.current = null;
-    if (seg) {
-      seg.stream.destroy();
-      // A stream still opening creates its file after destroy(): remove it only once it is closed.
-      if (!seg.stream.closed) await new Promise<void>((r) => seg.stream.once("close", () => r()));
-      await rm(path.join(this.dir, seg.name), { force: true }).catch(() => {});
-    }
+    if (seg) await this.remove(seg);
     await this.chain.catch(() => {});
+    // A failed step of the chain skipped the staging of the ones after it.
+    for (const s of [...this.unstaged]) await this.remove(s);
     for (const s of this.staged.filter((x) => x.id === Infinity)) await rm(s.file, { force: true }).catch(() => {});
+  }
+
+  private async remove(seg: OpenSegment): Promise<void> {
+    this.unstaged.delete(seg);
+    seg.stream.destroy();
+    // A stream still opening creates its file after destroy(): remove it only once it is closed.
+    if (!seg.stream.closed) await new Promise<void>((r) => seg.stream.once("close", () => r()));
+    await rm(path.join(this.dir, seg.name), { force: true }).catch(() => {});
   }
 
   async discardStaged(after = -Infinity): Promise<void> {
@@ -182,7 +195,12 @@ class StagedFileWriter implements SinkWriter {
   }
 }
 
-/** Appends one staged segment at `start` of the published file and deletes it; again after a crash, to the same result. */
+/**
+ * Writes one staged segment at `start` of the published file and deletes it; again after a crash,
+ * to the same result. The bytes are written in place, never truncated first: a zombie (an attempt
+ * frozen after its fence check, resumed after a newer epoch went on) that commits a segment late
+ * rewrites the same bytes at the same offsets and cuts nothing off what was published since.
+ */
 async function commitSegment(published: string, s: { file: string; start: number; length: number }, checkpoint: number): Promise<void> {
   const size = await stat(s.file).then((x) => x.size, () => -1);
   if (size < 0) {
@@ -202,7 +220,6 @@ async function commitSegment(published: string, s: { file: string; start: number
   }
   let out;
   try {
-    await truncate(published, s.start);
     out = await open(published, "r+");
     const buf = Buffer.allocUnsafe(1 << 20);
     let at = 0;
