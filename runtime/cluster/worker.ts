@@ -233,6 +233,11 @@ export class Worker implements Inbound {
         await attempt.job.commit();
         attempt.state = "committed";
         this.log(`committed the output of ${name} (epoch ${attempt.epoch})`);
+      } else if (attempt?.ckpt && attempt.epoch !== state.value.epoch) {
+        // A superseded attempt (a zombie that learns of the end only now): what it staged for
+        // checkpoints that never completed is removed.
+        await attempt.job?.cancel(`job ${name} is finished`);
+        await this.abandon(name, attempt);
       }
       await this.release(slot, "finished");
       return;
@@ -242,9 +247,10 @@ export class Worker implements Inbound {
       if (attempt?.job) {
         if (attempt.ckpt && isTerminal(state.value.status)) {
           // Nothing will recover this job: the last completed checkpoint's output is published and
-          // the rest of what is staged removed.
+          // the rest of what is staged removed (by the current attempt; a superseded one only removes).
           await attempt.job.cancel(`job ${name} is ${state.value.status}`);
-          await attempt.ckpt.end((await this.store.latestCheckpoint(name))?.id);
+          if (attempt.epoch === state.value.epoch) await attempt.ckpt.end((await this.store.latestCheckpoint(name))?.id);
+          else await this.abandon(name, attempt);
         } else {
           await attempt.ckpt?.stop();
           await attempt.job.cancel(`job ${name} is ${state.value.status}`);
@@ -271,10 +277,7 @@ export class Worker implements Inbound {
     if (old?.job) await old.job.cancel(`tasks reassigned under epoch ${a.value.epoch}`);
     // Segments it staged for checkpoints that can no longer complete (the pointer is fenced by the
     // new epoch's assignment) would otherwise stay in the output directory.
-    if (old?.ckpt) {
-      const latest = await this.store.latestCheckpoint(name).then((p) => p?.id ?? 0, () => Infinity);
-      await old.ckpt.abandon(latest);
-    }
+    if (old) await this.abandon(name, old);
     if (old) for (const l of old.open.splice(0)) l.close();
     const mine = Object.entries(a.value.tasks).filter(([, w]) => w === this.id).map(([k]) => k);
     attempt.tasks = mine;
@@ -443,6 +446,34 @@ export class Worker implements Inbound {
     const leader = await this.store.leader(slot.record.name);
     const to = leader === undefined ? undefined : (await this.store.workers()).find((w) => w.id === leader);
     if (to) await this.net.app(to, slot.record.name, epoch, topic, body);
+  }
+
+  /**
+   * A superseded attempt removes what it staged for checkpoints that can no longer complete. When
+   * the pointer cannot be read now, that is tried again in the background (a staged file left over
+   * would otherwise stay in the output directory for good).
+   */
+  private async abandon(name: string, a: Attempt): Promise<void> {
+    const ckpt = a.ckpt;
+    if (!ckpt) return;
+    const step = async () => {
+      const after = await this.stagedDeadAfter(name, a.epoch);
+      await ckpt.abandon(after);
+      this.log(`removed what epoch ${a.epoch} of ${name} staged${after === -Infinity ? "" : ` after checkpoint ${after}`} (superseded)`);
+    };
+    await step().catch(() => this.background(`removing what epoch ${a.epoch} of ${name} staged`, step));
+  }
+
+  /**
+   * For a superseded attempt of `epoch`: the checkpoint after which nothing it staged can be
+   * committed any more. Checkpoint ids go on across epochs, so an id alone does not say it: once
+   * a later epoch has completed a checkpoint, its recovery had already committed what this attempt
+   * staged for the checkpoint it restored, and the rest is dead.
+   */
+  private async stagedDeadAfter(name: string, epoch: number): Promise<number> {
+    const p = await this.store.latestCheckpoint(name);
+    if (!p) return 0;
+    return p.epoch > epoch ? -Infinity : p.id;
   }
 
   private async release(slot: JobSlot, why: string): Promise<void> {
