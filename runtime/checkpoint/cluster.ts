@@ -85,6 +85,28 @@ export async function carrySourceState(dir: string, loaded: LoadedCheckpoint, fr
 }
 
 /**
+ * Recovery without a checkpoint (the job starts over, epoch > 1): a source's log from the newest
+ * earlier attempt is carried over whole and replayed from its start, since what a socket source
+ * had logged was received and would otherwise be lost. Returns the tasks ("node.partition") whose
+ * log was carried.
+ */
+export async function carrySourceStateFromStart(dir: string, to: number, mine: (node: string, partition: number) => boolean): Promise<Set<string>> {
+  const newest = new Map<string, number>();
+  for (const entry of await readdir(path.join(dir, "sources")).catch(() => [] as string[])) {
+    const m = /^(.+)\.(\d+)\.e(\d+)$/.exec(entry);
+    if (!m || !mine(m[1]!, Number(m[2])) || Number(m[3]) >= to) continue;
+    const key = `${m[1]}.${m[2]}`;
+    newest.set(key, Math.max(newest.get(key) ?? 0, Number(m[3])));
+  }
+  for (const [key, from] of newest) {
+    const dst = path.join(dir, "sources", `${key}.e${to}`);
+    await rm(dst, { recursive: true, force: true });
+    await cp(path.join(dir, "sources", `${key}.e${from}`), dst, { recursive: true });
+  }
+  return new Set(newest.keys());
+}
+
+/**
  * Recovery on a worker, before its tasks open: publishes again the staged output the checkpoint
  * recorded for the sinks this worker runs now (and, from partition 0's worker, that of partitions
  * the job no longer has), cutting off whatever a later, incomplete checkpoint had appended.
@@ -110,6 +132,8 @@ export interface WorkerCheckpointingOptions {
   config: JobCheckpointConfig;
   epoch: number;
   resumed: LoadedCheckpoint | undefined;
+  /** Without a checkpoint: sources ("node.partition") whose log was carried over, replayed from its start. */
+  carried?: Set<string>;
   /** Sends a message to the job's coordinator. */
   send(topic: "ckpt-ack" | "ckpt-decline" | "ckpt-abandon", body: object): void;
   /** Whether this attempt may still publish output (its epoch is the current one). */
@@ -141,6 +165,7 @@ export class WorkerCheckpointing implements JobCheckpointing {
   }
 
   resumeOf(node: string, partition: number): SourcePosition | undefined {
+    if (!this.manifest && this.opts.carried?.has(`${node}.${partition}`)) return { offset: 0, line: 0 };
     return this.manifest?.sources.find((s) => s.node === node && s.partition === partition)?.position;
   }
 

@@ -5,7 +5,7 @@
 // zombie's batches never reach a newer attempt.
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
-import { carrySourceState, loadClusterCheckpoint, recommitSinks, WorkerCheckpointing } from "../checkpoint/cluster.js";
+import { carrySourceState, carrySourceStateFromStart, loadClusterCheckpoint, recommitSinks, WorkerCheckpointing } from "../checkpoint/cluster.js";
 import { BAD_RECORDS_LOG, ReportedBadRecords } from "../checkpoint/bad-records.js";
 import { loadSavepoint, SavepointError } from "../checkpoint/savepoint.js";
 import type { LoadedCheckpoint } from "../checkpoint/store.js";
@@ -315,12 +315,16 @@ export class Worker implements Inbound {
       let restore: LoadedCheckpoint | undefined;
       const config = slot.record.checkpoint;
       if (config && config.intervalMs > 0) {
-        restore = await this.recover(slot, epoch, (node, p) => owner(node, p) === this.id, a.value.partitions);
+        const mine = (node: string, p: number) => owner(node, p) === this.id;
+        restore = await this.recover(slot, epoch, mine, a.value.partitions);
+        // Starting over after a crash before the first checkpoint: the sources' logs are replayed.
+        const carried = !restore && epoch > 1 ? await carrySourceStateFromStart(config.dir, epoch, mine) : undefined;
         if (slot.attempt !== attempt || attempt.dead) return;
         attempt.ckpt = new WorkerCheckpointing({
           config,
           epoch,
           resumed: restore,
+          carried,
           send: (topic, body) => void this.report(slot, epoch, topic, body).catch((e) => this.log(`could not send ${topic} to the coordinator: ${(e as Error).message}`)),
           fenced: async () => !attempt.dead && slot.attempt === attempt && (await this.store.assignment(name))?.value.epoch === epoch,
           log: (line) => this.log(line),
