@@ -52,6 +52,21 @@ describe("input gate", () => {
     expect(log).toEqual(["barrier 1", "data x @0", "data z @1", "barrier 2", "data y @0"]);
   });
 
+  it("a newer barrier abandons an incomplete alignment (its held-back data goes on); a late older barrier is dropped", () => {
+    const { g, log, data } = gate(2);
+    g.control({ kind: "barrier", id: 1 }, 0);
+    data(0, "x"); // held back behind barrier 1
+    g.control({ kind: "barrier", id: 2 }, 1); // channel 1 never had barrier 1: checkpoint 1 was given up
+    expect(log).toEqual(["data x @0"]);
+    data(1, "y"); // behind barrier 2 on channel 1: held back
+    g.control({ kind: "barrier", id: 1 }, 1); // queued behind barrier 2, dropped when replayed
+    g.control({ kind: "barrier", id: 2 }, 0);
+    expect(log).toEqual(["data x @0", "barrier 2", "data y @1"]);
+    g.control({ kind: "barrier", id: 1 }, 0); // late: older than the last that passed
+    data(0, "z");
+    expect(log).toEqual(["data x @0", "barrier 2", "data y @1", "data z @0"]);
+  });
+
   it("an ended channel completes an alignment and no longer holds the watermark back", () => {
     const { g, log } = gate(2);
     g.control({ kind: "watermark", time: 10 }, 0);

@@ -29,6 +29,8 @@ export class InputGate {
   private endedCount = 0;
   private currentWatermark = -Infinity;
   private aligning: { id: number; arrived: Set<number> } | null = null;
+  /** The newest barrier that passed: an older one arriving late (its checkpoint was given up) is dropped. */
+  private lastAligned = 0;
   private readonly queues: Queued[][];
   private finished = false;
 
@@ -89,11 +91,16 @@ export class InputGate {
   }
 
   private barrier(id: number, channel: number): void {
+    // Older than one that passed or than the one being aligned: its checkpoint was given up.
+    if (id <= this.lastAligned || (this.aligning && id < this.aligning.id)) return;
     if (!this.aligning) {
       this.aligning = { id, arrived: new Set([channel]) };
-    } else if (id !== this.aligning.id) {
-      // A newer barrier while an older one is incomplete: the older checkpoint is abandoned.
+    } else if (id > this.aligning.id) {
+      // A newer barrier while an older one is incomplete: the older checkpoint is abandoned, and
+      // the channels it held back go on with what they queued (which may hold the newer barrier).
+      const old = this.aligning;
       this.aligning = { id, arrived: new Set([channel]) };
+      this.replay(old.arrived);
     } else {
       this.aligning.arrived.add(channel);
     }
@@ -107,6 +114,7 @@ export class InputGate {
       if (!a.arrived.has(c) && !this.ended[c]) return;
     }
     this.aligning = null;
+    this.lastAligned = a.id;
     this.handler.onBarrier(a.id);
     this.replay(a.arrived);
   }
