@@ -137,20 +137,22 @@ function jobDir(name: string, program: string): string {
 
 /**
  * The socket's sender. It paces the text, and like a sender that can replay (a message broker),
- * answers every new connection (a restarted reader) from the first byte no reader had written to
- * its write-ahead log.
+ * answers every new connection (a restarted reader) from the first byte the newest attempt's
+ * reader has in its write-ahead log (recovery copies the log there before the reader connects).
+ * Older connections are left alone: a superseded reader that connects late must not cut off the
+ * current one, and it closes its connection when it is stopped.
  */
 class Sender {
   private server!: Server;
-  private readonly open: Socket[] = [];
+  private readonly open = new Set<Socket>();
   connections = 0;
   walDir = "";
 
   async start(): Promise<number> {
     this.server = createServer((sock) => {
       this.connections++;
-      for (const s of this.open.splice(0)) s.destroy();
-      this.open.push(sock);
+      this.open.add(sock);
+      sock.on("close", () => this.open.delete(sock));
       sock.on("error", () => {});
       let sent = this.resumeAt();
       const t = setInterval(() => {
@@ -168,22 +170,22 @@ class Sender {
     return (this.server.address() as { port: number }).port;
   }
 
-  /** The longest log of any attempt: what some reader wrote to its log was received, and is not sent again. */
+  /** The length of the newest attempt's log (`source_words_<hash>.0.e<epoch>/wal`). */
   private resumeAt(): number {
-    let longest = 0;
-    for (const d of readdirSync(this.walDir)) {
-      if (!d.startsWith("source_words_")) continue;
-      try {
-        longest = Math.max(longest, statSync(join(this.walDir, d, "wal")).size);
-      } catch {
-        // No log yet.
-      }
+    const epochs = readdirSync(this.walDir)
+      .map((d) => /^source_words_\w+\.0\.e(\d+)$/.exec(d))
+      .filter((m) => m !== null)
+      .sort((x, y) => Number(y[1]) - Number(x[1]));
+    if (epochs.length === 0) return 0;
+    try {
+      return statSync(join(this.walDir, epochs[0]![0], "wal")).size;
+    } catch {
+      return 0; // not written yet
     }
-    return longest;
   }
 
   async stop(): Promise<void> {
-    for (const s of this.open.splice(0)) s.destroy();
+    for (const s of this.open) s.destroy();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 }
@@ -395,6 +397,25 @@ describe("the state directory full", () => {
         expect(existsSync(out) ? published(out) : [], s).toEqual([]);
         expect(staged(out), s).toEqual([]);
       }
+    });
+  });
+});
+
+describe("a checkpoint under backpressure", () => {
+  it("slow file sinks hold the sources back: checkpoints still complete, and after a kill the output is exact", async () => {
+    await trial("slow-sink", { FLOW_TEST_SLOW_SINK: "20" }, async (t) => {
+      let victim = "";
+      const r = await runJob(t.dir, t.name, t.fleet, async () => {
+        await t.fleet.waitLog(completed(t.name));
+        victim = ["a", "b", "c"].find((w) => w !== t.fleet.leader(t.name))!;
+        t.fleet.get(victim).kill("SIGKILL");
+      }, OPTIONS);
+      expect(r.status).toBe("finished");
+      // Checkpoints completed before the kill and after the recovery, none was declined.
+      expect(t.fleet.log()).toMatch(new RegExp(`restoring ${t.name} from checkpoint \\d+ \\(epoch 2\\)`));
+      expect(t.fleet.log()).toMatch(new RegExp(`coordinator of ${t.name}: checkpoint \\d+ completed \\(epoch 2\\)`));
+      expect(t.fleet.log()).not.toMatch(new RegExp(`coordinator of ${t.name}: checkpoint \\d+ declined`));
+      await expectExact(t, `slow sinks, victim ${victim}`);
     });
   });
 });

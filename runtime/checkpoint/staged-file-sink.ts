@@ -14,7 +14,7 @@ import type { ConnectorError, SinkStaging, SinkWriter, StagedOutput } from "../c
 import type { TextFormat } from "../connectors/args.js";
 import { openTextSink } from "../connectors/text-sink.js";
 import type { FlowType } from "../types.js";
-import { crashPoint } from "./test-hooks.js";
+import { crashPoint, slowSinkMs } from "./test-hooks.js";
 
 export interface StagedSinkOptions {
   format: TextFormat;
@@ -103,6 +103,8 @@ class StagedFileWriter implements SinkWriter {
 
   ready(): Promise<void> | undefined {
     if (this.error) return Promise.reject(this.error);
+    const slow = slowSinkMs();
+    if (slow > 0 && this.current) return new Promise((r) => setTimeout(r, slow));
     return this.current?.writer.ready();
   }
 

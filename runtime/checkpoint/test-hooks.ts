@@ -9,6 +9,8 @@
 //       (the disk is full), from the first write or after n successful ones.
 //   FLOW_TEST_HOLD_BARRIERS=1  sources never inject a barrier while they run (as a source stuck in a
 //       read that is not idle would): checkpoints can only time out.
+//   FLOW_TEST_SLOW_SINK=<ms>  a checkpointed file sink takes this long to be ready again after each
+//       batch (a slow disk): the job's sources are held back by backpressure.
 
 export type CrashStep = "after-trigger" | "after-manifest" | "after-pointer" | "after-first-commit" | "mid-commit" | "after-commits";
 
@@ -24,6 +26,11 @@ export function crashPoint(step: CrashStep, checkpoint: number): void {
 /** FLOW_TEST_HOLD_BARRIERS: sources hold checkpoint barriers back. */
 export function holdBarriers(): boolean {
   return process.env.FLOW_TEST_HOLD_BARRIERS === "1";
+}
+
+/** FLOW_TEST_SLOW_SINK: how long a file sink stays busy after each batch (0: not slowed). */
+export function slowSinkMs(): number {
+  return Number(process.env.FLOW_TEST_SLOW_SINK ?? 0) || 0;
 }
 
 let writes = 0;
