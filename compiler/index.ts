@@ -1,7 +1,6 @@
 // The compiler as four phases: parse → check → plan → emit. Each takes the previous phase's result
 // and returns the next plus diagnostics; a phase runs only when the ones before found no errors
 // (parse and check always both run, so one run reports every syntax and type error it can).
-import { readFileSync } from "node:fs";
 import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
 import { parse } from "./phases/1-parse/index.js";
 import { check, type CheckedProgram } from "./phases/2-check/index.js";
@@ -10,7 +9,7 @@ import { emit, type EmitOptions, type EmittedPlan } from "./phases/4-emit/index.
 import { SourceFile } from "./source.js";
 import type { Program } from "./ast.js";
 
-export { SourceFile } from "./source.js";
+export { readSource, SourceFile } from "./source.js";
 export type { Diagnostic } from "./diagnostics/diagnostic.js";
 
 export interface Analysis {
@@ -78,6 +77,3 @@ export function planOnly(file: SourceFile): { analysis: Analysis; planned?: Plan
   }
 }
 
-export function readSource(path: string): SourceFile {
-  return new SourceFile(path, readFileSync(path, "utf8"));
-}

@@ -1,4 +1,5 @@
 // A .flow file's text with a line index, so offsets (spans) can be turned into line:column.
+import { readFileSync } from "node:fs";
 
 export interface Position {
   /** 1-based line. */
@@ -50,4 +51,8 @@ export class SourceFile {
     const end = this.lineStarts[line] ?? this.text.length + 1;
     return this.text.slice(start, end - 1).replace(/\r$/, "");
   }
+}
+
+export function readSource(path: string): SourceFile {
+  return new SourceFile(path, readFileSync(path, "utf8"));
 }

@@ -20,7 +20,8 @@ import { ZkClusterStore } from "../../runtime/cluster/zk-store.js";
 import { codeOf, ZkSession } from "../../runtime/cluster/zk-session.js";
 import type { PlanModule } from "../../runtime/plan.js";
 import { hasErrors } from "../diagnostics/diagnostic.js";
-import { compile, readSource } from "../index.js";
+import { readSource } from "../source.js";
+import { loadCompiler } from "./compiler.js";
 import { durationMs, positiveDurationMs } from "./main.js";
 import { colors, formatCount, printDiagnostics, printProblem, type Io } from "./output.js";
 import { jobBaseDir, loadJob } from "./run.js";
@@ -426,6 +427,7 @@ async function planSource(file: string, io: Io): Promise<string | undefined> {
   }
   const tmp = await mkdtemp(join(tmpdir(), "flowc-submit-"));
   try {
+    const { compile } = await loadCompiler();
     const r = await compile(src, { outDir: tmp, sourceDir: dirname(resolve(file)) });
     printDiagnostics(io, r.diagnostics, [src], "pretty");
     if (hasErrors(r.diagnostics) || !r.emitted) return undefined;

@@ -6,9 +6,9 @@ import { dirname, join, resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { hasErrors } from "../diagnostics/diagnostic.js";
 import type { DiagnosticFormat } from "../diagnostics/render.js";
-import { analyze, compile, planOnly, readSource } from "../index.js";
-import { FLOWC_VERSION } from "../phases/4-emit/index.js";
-import type { SourceFile } from "../source.js";
+import { readSource, type SourceFile } from "../source.js";
+import { FLOWC_VERSION } from "../version.js";
+import { loadCompiler } from "./compiler.js";
 import { registerClusterCommands } from "./cluster.js";
 import { EXPLAIN_FORMATS, renderExplain, type ExplainFormat } from "./explain.js";
 import { printDiagnostics, printProblem, type Io } from "./output.js";
@@ -61,7 +61,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .description("parse and type-check .flow files; report every error")
     .argument("<files...>", ".flow files")
     .addOption(formatOption())
-    .action((files: string[], o: { format: DiagnosticFormat }) => {
+    .action(async (files: string[], o: { format: DiagnosticFormat }) => {
+      const { analyze } = await loadCompiler();
       const sources: SourceFile[] = [];
       const all = [];
       for (const f of files) {
@@ -87,6 +88,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       const src = load(file, io);
       if (!src) return void (code = 1);
       const outDir = resolve(o.outDir ?? dirname(file));
+      const { compile } = await loadCompiler();
       const r = await compile(src, { outDir, sourceDir: dirname(resolve(file)) });
       printDiagnostics(io, r.diagnostics, [src], o.format);
       if (hasErrors(r.diagnostics) || !r.emitted) return void (code = 1);
@@ -151,6 +153,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .action(async (file: string, o: { partitions?: number; format: ExplainFormat; output?: string }) => {
       const src = load(file, io);
       if (!src) return void (code = 1);
+      const { planOnly } = await loadCompiler();
       const r = planOnly(src);
       printDiagnostics(io, r.analysis.diagnostics, [src], "pretty");
       if (!r.planned) return void (code = 1);

@@ -13,7 +13,8 @@ import { DEFAULT_MAX_DECLINES, DEFAULT_RETAIN, defaultStateDir, EmbeddedCheckpoi
 import type { CheckpointStats } from "../../runtime/checkpoint/coordinator.js";
 import { hasErrors } from "../diagnostics/diagnostic.js";
 import type { DiagnosticFormat } from "../diagnostics/render.js";
-import { compile, readSource } from "../index.js";
+import { readSource } from "../source.js";
+import { loadCompiler } from "./compiler.js";
 import { loadEmitted } from "./load-plan.js";
 import { colors, formatBytes, formatCount, printDiagnostics, printProblem, type Io } from "./output.js";
 
@@ -73,6 +74,7 @@ export async function loadJob(target: string, format: DiagnosticFormat, io: Io):
       return undefined;
     }
     const dir = join(tmpdir(), "flowc-plans", createHash("sha256").update(resolve(target)).digest("hex").slice(0, 16));
+    const { compile } = await loadCompiler();
     const r = await compile(file, { outDir: dir, sourceDir: dirname(resolve(target)) });
     printDiagnostics(io, r.diagnostics, [file], format);
     if (hasErrors(r.diagnostics) || !r.emitted) return undefined;

@@ -17,9 +17,10 @@ import type { ConstValue, ExecutionPlan } from "../../../runtime/plan.js";
 import type { FlowType } from "../../../runtime/types.js";
 import { emitExpr, mangle, tsType, type ExprContext } from "./expressions.js";
 import { PRELUDE, type PreludeName } from "./prelude.js";
+import { FLOWC_VERSION } from "../../version.js";
 
 export const RUNTIME_IMPORT = "flowc/runtime";
-export const FLOWC_VERSION = "0.1.0";
+export { FLOWC_VERSION };
 
 export interface EmitOptions {
   /** Directory the module will be written to; the plan records the .flow file's directory relative to it. */
