@@ -275,7 +275,12 @@ export class Job {
       }
       case "sink": {
         const writer = await this.openSink(node, i, n);
-        const op = new SinkOperator(writer, (ready) => this.pressure.push(ready));
+        const op = new SinkOperator(writer, (ready) => {
+          // A sink that failed rejects its wait; with every local source ended nobody awaits it,
+          // and the failure is reported by the sink itself (a declined checkpoint, a failed close).
+          ready.catch(() => {});
+          this.pressure.push(ready);
+        });
         this.sinkOps.push({ name: node.name ?? node.label, op });
         return { op };
       }
