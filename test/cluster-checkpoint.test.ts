@@ -3,7 +3,7 @@
 // replaced under a new epoch that restores from the latest one; the committed output is exactly
 // the fault-free run's: per key, every update once and in order (a replay from the beginning, or
 // a duplicate, would show).
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -15,6 +15,7 @@ import { MemoryClusterStore } from "../runtime/cluster/store.js";
 import { Worker } from "../runtime/cluster/worker.js";
 import { Job } from "../runtime/exec/job.js";
 import type { PlanModule } from "../runtime/plan.js";
+import { sequences } from "./helpers/outputs.js";
 
 const PROGRAM = `
 source n: int = generate(count: 6000, rate: 4000)
@@ -32,21 +33,6 @@ async function load(dir: string): Promise<PlanModule> {
   const path = join(dir, "gen.plan.mjs");
   writeFileSync(path, r.emitted!.js);
   return (await import(pathToFileURL(path).href)) as PlanModule;
-}
-
-/** Per key, the sequence of update counts in the committed output (in file order). */
-function sequences(dir: string): Map<number, number[]> {
-  const m = new Map<number, number[]>();
-  for (const f of readdirSync(dir).filter((x) => /^part-\d+\.jsonl$/.test(x))) {
-    for (const l of readFileSync(join(dir, f), "utf8").split("\n")) {
-      if (!l) continue;
-      const r = JSON.parse(l) as { key: number; n: number };
-      const list = m.get(r.key) ?? [];
-      list.push(r.n);
-      m.set(r.key, list);
-    }
-  }
-  return m;
 }
 
 async function run(dir: string, mod: PlanModule, fault: (ws: Worker[], store: MemoryClusterStore, net: InProcessNetwork, events: CoordinatorEvent[]) => Promise<void>) {

@@ -8,8 +8,9 @@
 //     (/flow/jobs/<job>/checkpoints/latest, a transaction that checks the assignment's version:
 //     a coordinator of an older epoch is refused) ──ckpt-commit(n)──▶ workers publish staged output
 //
-// A worker that cannot snapshot answers ckpt-decline(n, reason); one whose sink already ended (the
-// job is finishing) answers ckpt-abandon(n): the end of the job publishes everything. A new epoch
+// A worker that cannot snapshot answers ckpt-decline(n, reason); tasks that already ended (their
+// pipeline's input did) ack with their last state, and a sink that ended stages its last output
+// for that checkpoint. A new epoch
 // (a worker lost) starts every task again from the latest completed checkpoint: each worker loads
 // it, commits the staged output of its sinks again (idempotent), restores and seeks back.
 // Directories carry the epoch, so a paused zombie of an older epoch never writes into a file of the
@@ -135,7 +136,7 @@ export interface WorkerCheckpointingOptions {
   /** Without a checkpoint: sources ("node.partition") whose log was carried over, replayed from its start. */
   carried?: Set<string>;
   /** Sends a message to the job's coordinator. */
-  send(topic: "ckpt-ack" | "ckpt-decline" | "ckpt-abandon", body: object): void;
+  send(topic: "ckpt-ack" | "ckpt-decline", body: object): void;
   /** Whether this attempt may still publish output (its epoch is the current one). */
   fenced(): Promise<boolean>;
   log(line: string): void;
@@ -451,12 +452,6 @@ export class ClusterCheckpointCoordinator {
     const r = this.round;
     if (!r || r.epoch !== epoch || r.id !== id || r.writing) return;
     this.decline(r, `worker ${from}: ${reason}`);
-  }
-
-  /** A worker's sink has ended: the job is finishing and its final commit publishes everything. */
-  onAbandon(epoch: number, id: number): void {
-    const r = this.round;
-    if (r && r.epoch === epoch && r.id === id && !r.writing) this.round = null;
   }
 
   private async complete(r: CoordinatorRound): Promise<void> {

@@ -72,6 +72,8 @@ class StagedFileWriter implements SinkWriter {
    * another worker removed its file while this attempt was frozen); discard() removes them all.
    */
   private readonly unstaged = new Set<OpenSegment>();
+  /** FLOW_TEST_SLOW_SINK, read once (ready() runs after every batch). */
+  private readonly slowMs = slowSinkMs();
 
   constructor(
     private readonly dir: string,
@@ -103,8 +105,7 @@ class StagedFileWriter implements SinkWriter {
 
   ready(): Promise<void> | undefined {
     if (this.error) return Promise.reject(this.error);
-    const slow = slowSinkMs();
-    if (slow > 0 && this.current) return new Promise((r) => setTimeout(r, slow));
+    if (this.slowMs > 0 && this.current) return new Promise((r) => setTimeout(r, this.slowMs));
     return this.current?.writer.ready();
   }
 

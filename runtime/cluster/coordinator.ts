@@ -67,7 +67,6 @@ export class JobCoordinator {
     const b = body as { id?: number; reason?: string };
     if (topic === "ckpt-ack") c.onAck(from, epoch, body as CheckpointAck);
     else if (topic === "ckpt-decline") c.onDecline(from, epoch, Number(b.id), String(b.reason ?? "declined"));
-    else if (topic === "ckpt-abandon") c.onAbandon(epoch, Number(b.id));
   }
 
   /** Checkpoints follow the current epoch while the job runs. */

@@ -2,7 +2,8 @@
 // generator, so every run (and the embedded reference) reads the same bytes.
 import { closeSync, openSync, writeSync } from "node:fs";
 
-function mulberry32(seed: number): () => number {
+/** A seeded PRNG (mulberry32): the corpus, and the moments and victims of the fault tests. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

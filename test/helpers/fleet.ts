@@ -4,17 +4,7 @@ import { join } from "node:path";
 import { staged } from "./outputs.js";
 import { cluster, startWorker, stopWorkers, type WorkerProcess } from "./workers.js";
 
-/** A seeded PRNG: the moment and the victim of a fault come from it, printed on failure. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from "./corpus.js";
 
 /** Every fleet started: a test that timed out is cleaned up after it (its workers would join the next test's jobs). */
 export const fleets = new Set<Fleet>();
