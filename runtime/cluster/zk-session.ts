@@ -57,6 +57,24 @@ export function codeOf(e: unknown): string {
   return name ?? "UNKNOWN";
 }
 
+/**
+ * Closes a client for good. `close()` queues "close session" and the client ends when the server
+ * answers it; but a client that was reconnecting when it was closed (ZooKeeper restarted) was seen
+ * holding an open socket, unanswered, for as long as the process lived: short commands such as
+ * `submit --wait` then never exited. Whatever socket it still has after a second is destroyed
+ * (checked a few times: a reconnect it had scheduled may open one late).
+ */
+function closeClient(c: zookeeper.Client): void {
+  c.close();
+  let checks = 0;
+  const t = setInterval(() => {
+    const socket = (c as unknown as { connectionManager?: { socket?: { destroyed: boolean; destroy(): void } } }).connectionManager?.socket;
+    if (socket && !socket.destroyed) socket.destroy();
+    if (++checks >= 5) clearInterval(t);
+  }, 1000);
+  t.unref();
+}
+
 export class ZkSession extends EventEmitter {
   private client: zookeeper.Client | null = null;
   private timeoutMs: number;
@@ -66,6 +84,8 @@ export class ZkSession extends EventEmitter {
   private checkEveryMs = 1000;
   private closed = false;
   private generation = 0;
+  /** Gives up the connection attempt in progress (its client and its timer), if any. */
+  private abandonConnect: (() => void) | null = null;
   suspended = false;
   readonly acl: zookeeper.ACL[];
 
@@ -98,13 +118,17 @@ export class ZkSession extends EventEmitter {
   close(): void {
     this.closed = true;
     if (this.watchdog) clearInterval(this.watchdog);
-    this.client?.close();
+    if (this.client) closeClient(this.client);
     this.client = null;
+    // A client still connecting (a session being replaced) is closed too: left alone, it would
+    // keep retrying, and its timer would keep the process alive after the command is done.
+    this.abandonConnect?.();
   }
 
   private connectNew(waitMs: number): Promise<void> {
     const gen = ++this.generation;
-    this.client?.close();
+    this.abandonConnect?.();
+    if (this.client) closeClient(this.client);
     // Calls fail fast (no session) until the new client is connected and authenticated: requests
     // queued before the credentials would be answered NO_AUTH.
     this.client = null;
@@ -117,16 +141,19 @@ export class ZkSession extends EventEmitter {
       if (s === zookeeper.State.SYNC_CONNECTED) this.lastAnswer = Date.now();
     });
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        c.close();
-        reject(new ZkError(`cannot reach ZooKeeper at ${this.opts.connect} within ${Math.round(waitMs / 1000)} s`, "UNREACHABLE"));
-      }, waitMs);
-      c.once("connected", () => {
+      const giveUp = (e: ZkError) => {
         clearTimeout(t);
-        if (gen !== this.generation || this.closed) {
-          c.close();
-          return reject(new ZkError("superseded", "CONNECTION_LOSS"));
-        }
+        if (this.abandonConnect === abandon) this.abandonConnect = null;
+        closeClient(c);
+        reject(e);
+      };
+      const abandon = () => giveUp(new ZkError("superseded", "CONNECTION_LOSS"));
+      this.abandonConnect = abandon;
+      const t = setTimeout(() => giveUp(new ZkError(`cannot reach ZooKeeper at ${this.opts.connect} within ${Math.round(waitMs / 1000)} s`, "UNREACHABLE")), waitMs);
+      c.once("connected", () => {
+        if (gen !== this.generation || this.closed) return giveUp(new ZkError("superseded", "CONNECTION_LOSS"));
+        clearTimeout(t);
+        if (this.abandonConnect === abandon) this.abandonConnect = null;
         this.client = c;
         this.timeoutMs = c.getSessionTimeout();
         this.lastAnswer = Date.now();
@@ -141,9 +168,12 @@ export class ZkSession extends EventEmitter {
   private renew(why: string): void {
     if (this.closed) return;
     this.emit("lost", why);
-    this.connectNew(this.timeoutMs * 4).then(
+    const attempt = this.connectNew(this.timeoutMs * 4);
+    const gen = this.generation;
+    attempt.then(
       () => this.emit("session", this.sessionId),
-      () => setTimeout(() => this.renew("reconnect failed"), 1000),
+      // Retried only if no newer attempt replaced this one (a retry would drop that one's client).
+      () => gen === this.generation && setTimeout(() => this.renew("reconnect failed"), 1000).unref(),
     );
   }
 
