@@ -1,7 +1,8 @@
-// `watermark(x => x.ts, delay: d)`: stamps every record with its event time (the lambda's value) and,
-// after each batch, emits a watermark trailing the largest timestamp seen by this partition by
-// `delay`. A partition that has received nothing for the idle timeout says so (`idle`), so that
-// downstream minimums leave it out until it sees data again; the end of input is watermark +∞.
+// `watermark(x => x.ts, delay: d)`: stamps every record with its event time (the lambda's value) and
+// emits a watermark trailing the largest timestamp seen by this partition by `delay`, after each
+// batch (and before a record older than it). A partition that has received nothing for the idle
+// timeout says so (`idle`), so that downstream minimums leave it out until it sees data again; the
+// end of input is watermark +∞.
 import type { Batch } from "../exec/messages.js";
 import type { ValueFn } from "../plan.js";
 import type { Operator, OperatorContext } from "./operator.js";
@@ -28,19 +29,31 @@ export class WatermarkOperator implements Operator {
   }
 
   /**
-   * A watermark goes out as soon as a record advances it, between that record and the next, so
-   * which elements are late does not depend on how the input was cut into batches.
+   * Which records are late must not depend on how the input was cut into batches: downstream, a
+   * record must see every watermark the records before it made. One watermark per record that
+   * advances it (each cutting the batch, and each going to every downstream channel) costs a frame
+   * per record across workers, so the batch goes out whole with one watermark after it, unless a
+   * record is older than the watermark the records before it made (it may be late): the records
+   * before it and that watermark go first. Records at or after that watermark land in the same
+   * windows, sessions and join matches either way (a window or session that watermark would close
+   * ends after them), so the results are the same as with a watermark after every record.
    */
   process(batch: Batch): void {
     this.lastInput = Date.now();
     let values: unknown[] = [];
     let keys: unknown[] | null = batch.keys ? [] : null;
     let times: number[] = [];
+    // The watermark the records so far have made, not sent yet.
+    let pending = this.emitted;
     const flush = () => {
-      this.ctx.out.emit({ values, keys, times });
+      if (values.length > 0) this.ctx.out.emit({ values, keys, times });
       values = [];
       keys = batch.keys ? [] : null;
       times = [];
+      if (pending > this.emitted) {
+        this.emitted = pending;
+        this.ctx.out.control({ kind: "watermark", time: pending });
+      }
     };
     if (this.idle) {
       // After an idle spell any watermark, even an unchanged one, makes the channel count again.
@@ -57,14 +70,11 @@ export class WatermarkOperator implements Operator {
         this.ctx.fail(v, e, this.where);
         continue;
       }
+      if (t < pending && pending > this.emitted) flush();
       values.push(v);
       keys?.push(batch.keys![i]);
       times.push(t);
-      if (t - this.delayMs > this.emitted) {
-        this.emitted = t - this.delayMs;
-        flush();
-        this.ctx.out.control({ kind: "watermark", time: this.emitted });
-      }
+      if (t - this.delayMs > pending) pending = t - this.delayMs;
     }
     flush();
   }
