@@ -107,4 +107,28 @@ describe("a cluster of in-process workers", () => {
     expect(events.filter((e) => e.kind === "assigned").length).toBe(2);
     expect([...finals(join(dir, "cluster/out/sums"))].sort()).toEqual([...finals(join(dir, "embedded/out/sums"))].sort());
   });
+
+  it("holds data for a job the worker has not joined yet (its credit withheld) and delivers it once it joins; drops it if it never does", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "flowc-cluster-"));
+    const mod = await load(dir, 0);
+    const store = new MemoryClusterStore();
+    const net = new InProcessNetwork();
+    const lines: string[] = [];
+    const w = new Worker(store, { record: { id: "w1", host: "127.0.0.1", dataPort: 9000, slots: 2 }, loadPlan: async () => mod, baseDir: join(dir, "cluster"), log: (l) => lines.push(l), holdUnjoinedMs: 300 });
+    await w.start(net.attach(w.id, w));
+    const settled = (p: unknown) => Promise.race([Promise.resolve(p).then(() => true), new Promise((r) => setTimeout(() => r(false), 100))]);
+    // Epoch 99: held for the job, then kept for that epoch (which never starts here).
+    const early = w.data("gen", 99, { node: "x", partition: 0 }, 0, { event: { kind: "end" } });
+    expect(early).toBeInstanceOf(Promise);
+    expect(await settled(early)).toBe(false);
+    store.submit({ name: "gen", planPath: "(memory)", planHash: "", partitions: 1, secret: "s", submittedAt: Date.now() });
+    expect(await settled(early)).toBe(true);
+    expect(lines.join("\n")).not.toMatch(/dropped/);
+    const never = w.data("other", 1, { node: "x", partition: 0 }, 0, { event: { kind: "end" } });
+    expect(await settled(never)).toBe(false);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await settled(never)).toBe(true);
+    expect(lines.join("\n")).toContain("dropped 1 message(s) for job other, which this worker has not joined");
+    await w.stop();
+  });
 });

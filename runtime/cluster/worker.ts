@@ -30,9 +30,13 @@ export interface WorkerOptions {
   baseDir: string;
   log?(line: string): void;
   onCoordinatorEvent?(job: string, e: CoordinatorEvent): void;
+  /** How long data for a job this worker has not joined is held for it (default 30 s). */
+  holdUnjoinedMs?: number;
 }
 
 type Early = { target: TaskAddress; channel: number; message: Parameters<Job["deliver"]>[3] }[];
+
+type Held = { epoch: number; target: TaskAddress; channel: number; message: Parameters<Job["deliver"]>[3]; release(): void };
 
 interface Attempt {
   epoch: number;
@@ -86,6 +90,13 @@ export class Worker implements Inbound {
   private net!: Network;
   private stopped = false;
   private unsubscribe: (() => void) | null = null;
+  /**
+   * Data for jobs this worker has not joined yet, in order. A worker that has just (re)started can
+   * be in an assignment its peers read before it has read the job itself; their first batches,
+   * barriers and end-of-stream markers must wait for it, not be dropped (the job would never end).
+   * Each held message keeps its credit, so a sender stops after a window's worth.
+   */
+  private readonly unjoined = new Map<string, { messages: Held[]; timer: NodeJS.Timeout }>();
 
   constructor(
     private readonly store: WorkerStore,
@@ -135,6 +146,7 @@ export class Worker implements Inbound {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
+    for (const job of [...this.unjoined.keys()]) this.releaseHeld(job, false);
     for (const slot of this.jobs.values()) await this.release(slot, "the worker is stopping");
   }
 
@@ -164,6 +176,7 @@ export class Worker implements Inbound {
       if (!record || !state || isTerminal(state.value.status)) continue;
       const slot: JobSlot = { record, plan: null, attempt: null, ahead: new Map(), coordinator: null, unsubscribe: [], election: null };
       this.jobs.set(name, slot);
+      this.releaseHeld(name, true);
       slot.unsubscribe.push(this.store.onAssignmentChanged(name, () => this.background(`reading ${name}`, () => this.reconcileJob(slot))));
       slot.unsubscribe.push(this.store.onStateChanged(name, () => this.background(`reading ${name}`, () => this.reconcileJob(slot))));
       slot.election = await this.store.elect(name, this.id, () => this.background(`coordinating ${name}`, () => this.lead(slot), false));
@@ -493,9 +506,9 @@ export class Worker implements Inbound {
 
   // ---------------------------------------------------------------- Inbound
 
-  data(job: string, epoch: number, target: TaskAddress, channel: number, message: Parameters<Job["deliver"]>[3]): void {
+  data(job: string, epoch: number, target: TaskAddress, channel: number, message: Parameters<Job["deliver"]>[3]): void | Promise<void> {
     const slot = this.jobs.get(job);
-    if (!slot) return;
+    if (!slot) return this.hold(job, epoch, target, channel, message);
     const attempt = slot.attempt;
     if (attempt && attempt.epoch === epoch) {
       if (attempt.dead) return;
@@ -507,6 +520,31 @@ export class Worker implements Inbound {
       list.push({ target, channel, message });
     }
     // Older epochs: dropped. A zombie's batches never reach a newer attempt.
+  }
+
+  private hold(job: string, epoch: number, target: TaskAddress, channel: number, message: Parameters<Job["deliver"]>[3]): Promise<void> | undefined {
+    if (this.stopped) return undefined;
+    let h = this.unjoined.get(job);
+    if (!h) {
+      const timer = setTimeout(() => this.releaseHeld(job, false), this.opts.holdUnjoinedMs ?? 30_000);
+      timer.unref();
+      this.unjoined.set(job, (h = { messages: [], timer }));
+    }
+    const messages = h.messages;
+    return new Promise((release) => messages.push({ epoch, target, channel, message, release }));
+  }
+
+  /** Delivers (the job was joined) or drops (it was not, in time) what was held for `job`. */
+  private releaseHeld(job: string, deliver: boolean): void {
+    const h = this.unjoined.get(job);
+    if (!h) return;
+    this.unjoined.delete(job);
+    clearTimeout(h.timer);
+    if (!deliver) this.log(`dropped ${h.messages.length} message(s) for job ${job}, which this worker has not joined`);
+    for (const m of h.messages) {
+      if (deliver) void this.data(job, m.epoch, m.target, m.channel, m.message);
+      m.release();
+    }
   }
 
   app(job: string, epoch: number, from: string, topic: string, body: unknown): void {
