@@ -3,7 +3,7 @@
 // (the specialised code the plan's nodes name). The runtime reads only such a module.
 import type { FlowType } from "./types.js";
 
-export const PLAN_VERSION = 1;
+export const PLAN_VERSION = 2;
 
 /** Where a node came from in the .flow file (1-based). */
 export interface SourceLoc {
@@ -157,9 +157,10 @@ export type WindowSpec =
 
 /** Receives what a chain emits. */
 export interface Collector<O> {
-  emit(value: O): void;
+  /** `index`: the position in the chain's input of the record this value came from (its event time). */
+  emit(value: O, index: number): void;
   /** Emit with a key (a chain ending in keyBy); the key decides the partition. */
-  emitKeyed(key: unknown, value: O): void;
+  emitKeyed(key: unknown, value: O, index: number): void;
   /** A record failed inside the chain (for example an imported function threw): report it, skip it. */
   fail(record: unknown, error: unknown, where: string): void;
 }

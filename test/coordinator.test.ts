@@ -4,12 +4,12 @@
 import { describe, expect, it } from "vitest";
 import { JobCoordinator, type CoordinatorEvent } from "../runtime/cluster/coordinator.js";
 import { MemoryClusterStore } from "../runtime/cluster/store.js";
-import type { ExecutionPlan } from "../runtime/plan.js";
+import { PLAN_VERSION, type ExecutionPlan } from "../runtime/plan.js";
 import { T } from "../runtime/types.js";
 
 const loc = { file: "t.flow", line: 1, column: 1, endLine: 1, endColumn: 1 };
 const plan: ExecutionPlan = {
-  version: 1,
+  version: PLAN_VERSION,
   name: "t",
   sourceFile: "t.flow",
   sourceDir: ".",

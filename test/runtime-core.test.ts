@@ -232,10 +232,24 @@ describe("chain operator", () => {
   it("runs the generated function and emits keyed output as one batch", () => {
     const out: Batch[] = [];
     const fn: ChainFn<string, string> = (input, o) => {
-      for (const line of input) for (const w of line.split(" ")) if (w) o.emitKeyed(w, w);
+      for (let i = 0; i < input.length; i++) for (const w of input[i]!.split(" ")) if (w) o.emitKeyed(w, w, i);
     };
     const op = new ChainOperator(fn, ctxFor(0, 1, out));
     op.process({ values: ["a b", "", "c"], keys: null }, 0);
     expect(out).toEqual([{ values: ["a", "b", "c"], keys: ["a", "b", "c"] }]);
+  });
+
+  it("with event time, each output keeps the time of the input it came from (flatMap and filter included)", () => {
+    const out: Batch[] = [];
+    const fn: ChainFn<string, string> = (input, o) => {
+      for (let i = 0; i < input.length; i++) for (const w of input[i]!.split(" ")) if (w) o.emitKeyed(w, w, i);
+    };
+    const op = new ChainOperator(fn, ctxFor(0, 1, out));
+    op.process({ values: ["a b", "", "c", "d e f"], keys: null, times: [10, 20, 30, 40] }, 0);
+    op.process({ values: ["g"], keys: null, times: [50] }, 0);
+    expect(out).toEqual([
+      { values: ["a", "b", "c", "d", "e", "f"], keys: ["a", "b", "c", "d", "e", "f"], times: [10, 10, 30, 40, 40, 40] },
+      { values: ["g"], keys: ["g"], times: [50] },
+    ]);
   });
 });

@@ -26,6 +26,9 @@ export class WindowAggregateOperator implements Operator {
   /** Window start → key id → entry. */
   private readonly windows = new Map<number, Map<string | number | boolean, Entry>>();
   private watermark = -Infinity;
+  /** The tumbling window the last record went to, and its entries: consecutive records mostly share one. */
+  private lastStart = NaN;
+  private lastEntries: Map<string | number | boolean, Entry> | null = null;
 
   constructor(
     private readonly id: string,
@@ -60,7 +63,14 @@ export class WindowAggregateOperator implements Operator {
         lateTimes.push(t);
         continue;
       }
-      for (const start of windowStarts(this.window, t)) this.update(this.entriesOf(start), keys[i], batch.values[i]);
+      if (this.window.kind === "tumbling") {
+        const start = t - mod(t, this.window.sizeMs);
+        if (start !== this.lastStart || this.lastEntries === null) {
+          this.lastEntries = this.entriesOf(start);
+          this.lastStart = start;
+        }
+        this.update(this.lastEntries, keys[i], batch.values[i]);
+      } else for (const start of windowStarts(this.window, t)) this.update(this.entriesOf(start), keys[i], batch.values[i]);
     }
     this.late.handle(lateValues, lateTimes);
   }
@@ -90,6 +100,7 @@ export class WindowAggregateOperator implements Operator {
     for (const start of due) {
       const entries = this.windows.get(start)!;
       this.windows.delete(start);
+      if (start === this.lastStart) this.lastEntries = null;
       const values: unknown[] = [];
       for (const e of entries.values()) {
         const o: Record<string, unknown> = { key: e.key };
@@ -127,6 +138,7 @@ export class WindowAggregateOperator implements Operator {
   restore(states: readonly OperatorState[]): void {
     const [lo, hi] = this.ctx.keyGroupRange;
     this.windows.clear();
+    this.lastEntries = null;
     for (const s of states) {
       if (s.operator !== this.id) continue;
       for (const [kg, entries] of Object.entries(s.keyGroups)) {

@@ -236,7 +236,7 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
   }
 
   private step(steps: OpStream[], k: number, cur: string, outType: FlowType): string {
-    if (k === steps.length) return `$out.emit(${cur});`;
+    if (k === steps.length) return `$out.emit(${cur}, $i);`;
     const s = steps[k]!;
     const l = s.lambda!;
     const p = mangle(l.params[0]!.name);
@@ -251,7 +251,7 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
       case "flatMap":
         return `{ ${comment}\nconst ${p} = ${cur};\nfor (const ${next} of ${body}) {\n${this.step(steps, k + 1, next, outType)} } }`;
       case "keyBy":
-        return `{ ${comment}\nconst ${p} = ${cur};\n$out.emitKeyed(${body}, ${cur}); }`;
+        return `{ ${comment}\nconst ${p} = ${cur};\n$out.emitKeyed(${body}, ${cur}, $i); }`;
       default:
         throw new Error(`internal: ${s.op} in a chain`);
     }
