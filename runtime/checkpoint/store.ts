@@ -9,7 +9,7 @@
 // A checkpoint is used only when its manifest and every state file match their checksums; a
 // truncated or corrupt latest checkpoint is skipped (with a warning) for the newest older one.
 import { createHash } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, rmdir } from "node:fs/promises";
 import * as path from "node:path";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import type { SourcePosition, StagedOutput } from "../connectors/api.js";
@@ -154,9 +154,15 @@ export class CheckpointStore {
     return verifyCheckpoint(this.chkDir(id), "manifest.json", expected, id);
   }
 
-  /** After a job completed normally: nothing to resume, the next run starts fresh. */
+  /**
+   * After a job completed normally: nothing to resume, the next run starts fresh. What the directory
+   * holds goes, then the directory itself unless it cannot be removed (a mount point: a file system
+   * of its own for the state), which then stays, empty.
+   */
   async clear(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
+    const entries = await readdir(this.dir).catch(() => [] as string[]);
+    for (const e of entries) await rm(path.join(this.dir, e), { recursive: true, force: true });
+    await rmdir(this.dir).catch(() => {});
   }
 }
 
