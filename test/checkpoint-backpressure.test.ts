@@ -94,8 +94,8 @@ function runWithSlowReader(dir: string): Promise<Observed> {
   return new Promise((resolve, reject) => {
     // The heap is capped (the compiler's leftovers are ~50 MB of it): a sink that held the output
     // (~210 MB) instead of pausing the source could not finish. Without the cap, with another test
-    // file running beside it, the peak sometimes grew by ~160 MB instead of ~20 MB (also before
-    // stop 12's changes): heap V8 had not collected yet, not data the job kept.
+    // file running beside it, the peak sometimes grew by ~160 MB instead of ~20 MB (older code
+    // too): heap V8 had not collected yet, not data the job kept.
     const p = spawn(process.execPath, ["--max-old-space-size=128", FLOWC, "run", "bp.flow", "--progress", "lines", "--progress-interval", "1"], {
       cwd: dir,
       env: { ...process.env, NO_COLOR: "1", CI: "" },
