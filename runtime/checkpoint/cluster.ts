@@ -10,9 +10,9 @@
 //
 // A worker that cannot snapshot answers ckpt-decline(n, reason); tasks that already ended (their
 // pipeline's input did) ack with their last state, and a sink that ended stages its last output
-// for that checkpoint. A new epoch
-// (a worker lost) starts every task again from the latest completed checkpoint: each worker loads
-// it, commits the staged output of its sinks again (idempotent), restores and seeks back.
+// for that checkpoint. A new epoch (a worker lost) starts every task again from the latest
+// completed checkpoint: each worker loads it, commits the staged output of its sinks again
+// (idempotent), restores and seeks back.
 // Directories carry the epoch, so a paused zombie of an older epoch never writes into a file of the
 // attempt that replaced it.
 import { cp, mkdir, readdir, rm } from "node:fs/promises";

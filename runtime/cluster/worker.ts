@@ -36,7 +36,7 @@ export interface WorkerOptions {
 
 type Early = { target: TaskAddress; channel: number; message: Parameters<Job["deliver"]>[3] }[];
 
-type Held = { epoch: number; target: TaskAddress; channel: number; message: Parameters<Job["deliver"]>[3]; release(): void };
+type Held = Early[number] & { epoch: number; release(): void };
 
 interface Attempt {
   epoch: number;

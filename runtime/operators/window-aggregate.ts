@@ -26,9 +26,8 @@ export class WindowAggregateOperator implements Operator {
   /** Window start → key id → entry. */
   private readonly windows = new Map<number, Map<string | number | boolean, Entry>>();
   private watermark = -Infinity;
-  /** The tumbling window the last record went to, and its entries: consecutive records mostly share one. */
-  private lastStart = NaN;
-  private lastEntries: Map<string | number | boolean, Entry> | null = null;
+  /** The tumbling window the last record went to: consecutive records mostly share one. */
+  private last: { start: number; entries: Map<string | number | boolean, Entry> } | null = null;
 
   constructor(
     private readonly id: string,
@@ -65,11 +64,8 @@ export class WindowAggregateOperator implements Operator {
       }
       if (this.window.kind === "tumbling") {
         const start = t - mod(t, this.window.sizeMs);
-        if (start !== this.lastStart || this.lastEntries === null) {
-          this.lastEntries = this.entriesOf(start);
-          this.lastStart = start;
-        }
-        this.update(this.lastEntries, keys[i], batch.values[i]);
+        if (this.last?.start !== start) this.last = { start, entries: this.entriesOf(start) };
+        this.update(this.last.entries, keys[i], batch.values[i]);
       } else for (const start of windowStarts(this.window, t)) this.update(this.entriesOf(start), keys[i], batch.values[i]);
     }
     this.late.handle(lateValues, lateTimes);
@@ -100,7 +96,7 @@ export class WindowAggregateOperator implements Operator {
     for (const start of due) {
       const entries = this.windows.get(start)!;
       this.windows.delete(start);
-      if (start === this.lastStart) this.lastEntries = null;
+      if (this.last?.start === start) this.last = null;
       const values: unknown[] = [];
       for (const e of entries.values()) {
         const o: Record<string, unknown> = { key: e.key };
@@ -138,7 +134,7 @@ export class WindowAggregateOperator implements Operator {
   restore(states: readonly OperatorState[]): void {
     const [lo, hi] = this.ctx.keyGroupRange;
     this.windows.clear();
-    this.lastEntries = null;
+    this.last = null;
     for (const s of states) {
       if (s.operator !== this.id) continue;
       for (const [kg, entries] of Object.entries(s.keyGroups)) {
