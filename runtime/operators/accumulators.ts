@@ -1,7 +1,10 @@
 // Accumulators for the aggregates count, sum, min, max, avg, reduce and aggregate({...}):
 // init → add (one record) → result (the output field's value); merge combines two accumulators
 // (session windows that grow together). Accumulator values are plain
-// JSON-safe data so operator state snapshots need no special encoding.
+// JSON-safe data so operator state snapshots need no special encoding. `add` returns a new value
+// and leaves its argument alone, so a record whose function throws (in any field of a multi
+// aggregate) changes nothing. Tumbling and sliding windows run the same layout in code generated
+// per pipeline (the plan's FoldFn, compiler/phases/4-emit): the two must agree.
 import type { AggregateSpec, ReduceFn, SimpleAggregate, ValueFn } from "../plan.js";
 
 export interface Accumulator {
@@ -49,9 +52,7 @@ function simple(spec: SimpleAggregate, field: string, fns: Fns): Accumulator {
         init: () => [0, 0],
         add: (a, r) => {
           const s = a as [number, number];
-          s[0] += f(r);
-          s[1] += 1;
-          return s;
+          return [s[0] + f(r), s[1] + 1];
         },
         merge: (a, b) => {
           const [x, y] = [a as [number, number], b as [number, number]];
@@ -70,9 +71,7 @@ function simple(spec: SimpleAggregate, field: string, fns: Fns): Accumulator {
         init: () => [],
         add: (a, r) => {
           const s = a as unknown[];
-          if (s.length === 0) s.push(r);
-          else s[0] = f(s[0], r);
-          return s;
+          return s.length === 0 ? [r] : [f(s[0], r)];
         },
         merge: (a, b) => {
           const [x, y] = [a as unknown[], b as unknown[]];
@@ -96,8 +95,9 @@ export function accumulatorFor(spec: AggregateSpec, fns: Fns): Accumulator {
     init: () => parts.map((p) => p.init()),
     add: (a, r) => {
       const s = a as unknown[];
-      for (let i = 0; i < parts.length; i++) s[i] = parts[i]!.add(s[i], r);
-      return s;
+      const next = new Array<unknown>(parts.length);
+      for (let i = 0; i < parts.length; i++) next[i] = parts[i]!.add(s[i], r);
+      return next;
     },
     merge: (a, b) => parts.map((p, i) => p.merge((a as unknown[])[i], (b as unknown[])[i])),
     result: (a, o) => {
