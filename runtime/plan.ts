@@ -91,6 +91,11 @@ export interface AggregateNode extends NodeBase {
   kind: "aggregate";
   aggregate: AggregateSpec;
   window: WindowSpec | null;
+  /**
+   * A FoldFn in `functions`: the aggregate's accumulator code generated for this pipeline's types
+   * (tumbling and sliding windows use it; without it the runtime's generic accumulators run).
+   */
+  fold?: string;
   /** Set when late elements go to a stream (`late: NAME`) rather than being counted and dropped. */
   lateStream?: string;
 }
@@ -169,7 +174,40 @@ export type ChainFn<I = any, O = any> = (input: readonly I[], out: Collector<O>)
 export type ValueFn<I = any> = (value: I) => number;
 export type ReduceFn<T = any> = (a: T, b: T) => T;
 
+/** A key as a Map key: primitives as they are, arrays and records as canonical JSON (exec/keys.ts). */
+export type KeyId = string | number | boolean;
+
+/**
+ * One key's state in an aggregate (in one window): the key and its accumulator, whose layout per
+ * aggregate kind is the one of runtime/operators/accumulators.ts (the state in checkpoints).
+ */
+export interface AggregateEntry {
+  key: unknown;
+  acc: unknown;
+}
+
+/** What a FoldFn needs from the runtime. */
+export interface FoldContext {
+  /** The Map key of a key that is not a primitive. */
+  keyId(key: unknown): KeyId;
+  /** A record whose aggregate code threw: report it; the fold skips it, leaving the state as it was. */
+  fail(record: unknown, error: unknown): void;
+}
+
+/**
+ * Adds records `from` to `to` (exclusive) of a keyed batch to `entries`: generated per aggregate,
+ * with the accumulator's code and the key's handling specialised to the pipeline's types.
+ */
+export type FoldFn<T = any> = (
+  entries: Map<KeyId, AggregateEntry>,
+  keys: readonly unknown[],
+  values: readonly T[],
+  from: number,
+  to: number,
+  ctx: FoldContext,
+) => void;
+
 export interface PlanModule {
   plan: ExecutionPlan;
-  functions: Record<string, ChainFn | ValueFn | ReduceFn>;
+  functions: Record<string, ChainFn | ValueFn | ReduceFn | FoldFn>;
 }

@@ -7,7 +7,7 @@
 import { Output } from "../exec/output.js";
 import { keyGroupOf, keyId } from "../exec/keys.js";
 import type { Batch } from "../exec/messages.js";
-import type { AggregateSpec, WindowSpec } from "../plan.js";
+import type { AggregateSpec, FoldContext, FoldFn, WindowSpec } from "../plan.js";
 import { accumulatorFor, type Accumulator } from "./accumulators.js";
 import { LateElements } from "./late.js";
 import type { Operator, OperatorContext, OperatorState } from "./operator.js";
@@ -28,6 +28,9 @@ export class WindowAggregateOperator implements Operator {
   private watermark = -Infinity;
   /** The tumbling window the last record went to: consecutive records mostly share one. */
   private last: { start: number; entries: Map<string | number | boolean, Entry> } | null = null;
+  /** The plan's generated accumulator code, when it has one (plans of flowc 0.1 before it do not). */
+  private readonly fold: FoldFn | null;
+  private readonly foldCtx: FoldContext;
 
   constructor(
     private readonly id: string,
@@ -37,8 +40,14 @@ export class WindowAggregateOperator implements Operator {
     fns: Record<string, unknown>,
     private readonly ctx: OperatorContext,
     withLateOutput = false,
+    /** The plan's FoldFn for this aggregate, if it has one. */
+    foldName?: string,
   ) {
     this.acc = accumulatorFor(spec, fns);
+    const fold = foldName === undefined ? undefined : fns[foldName];
+    if (foldName !== undefined && typeof fold !== "function") throw new Error(`internal: the plan module has no function ${foldName}`);
+    this.fold = (fold as FoldFn | undefined) ?? null;
+    this.foldCtx = { keyId, fail: (record, error) => ctx.fail(record, error, where) };
     this.lateOutput = withLateOutput ? new Output(ctx.keyGroups) : undefined;
     this.late = new LateElements(ctx, this.lateOutput);
   }
@@ -55,6 +64,11 @@ export class WindowAggregateOperator implements Operator {
     const now = Date.now();
     const lateValues: unknown[] = [];
     const lateTimes: number[] = [];
+    if (this.fold !== null) {
+      this.foldRuns(batch.values, keys, this.eventTime ? times! : null, now, lateValues, lateTimes);
+      this.late.handle(lateValues, lateTimes);
+      return;
+    }
     for (let i = 0; i < batch.values.length; i++) {
       const t = this.eventTime ? times![i]! : now;
       if (t < this.watermark) {
@@ -69,6 +83,46 @@ export class WindowAggregateOperator implements Operator {
       } else for (const start of windowStarts(this.window, t)) this.update(this.entriesOf(start), keys[i], batch.values[i]);
     }
     this.late.handle(lateValues, lateTimes);
+  }
+
+  /**
+   * The generated fold over runs of consecutive records that go to the same windows: in processing
+   * time the whole batch, in event time the records up to the next one in another window (input in
+   * time order makes runs of thousands) or behind the watermark (collected as late).
+   */
+  private foldRuns(values: readonly unknown[], keys: readonly unknown[], times: readonly number[] | null, now: number, lateValues: unknown[], lateTimes: number[]): void {
+    const fold = this.fold!;
+    const w = this.window;
+    // Records in one pane (a slide, or a whole tumbling window) belong to the same windows when
+    // the size is a multiple of the slide; otherwise the windows are found record by record.
+    const pane = w.kind === "tumbling" ? w.sizeMs : w.sizeMs % w.slideMs === 0 ? w.slideMs : 0;
+    const n = values.length;
+    let i = 0;
+    while (i < n) {
+      const t = times === null ? now : times[i]!;
+      if (t < this.watermark) {
+        lateValues.push(values[i]);
+        lateTimes.push(t);
+        i++;
+        continue;
+      }
+      let j = i + 1;
+      if (times === null) j = n;
+      else if (pane > 0) {
+        const p = t - mod(t, pane);
+        while (j < n) {
+          const u = times[j]!;
+          if (!(u >= this.watermark && u >= p && u < p + pane)) break; // (NaN ends a run too)
+          j++;
+        }
+      }
+      if (w.kind === "tumbling") {
+        const start = t - mod(t, w.sizeMs);
+        if (this.last?.start !== start) this.last = { start, entries: this.entriesOf(start) };
+        fold(this.last.entries, keys, values, i, j, this.foldCtx);
+      } else for (const start of windowStarts(w, t)) fold(this.entriesOf(start), keys, values, i, j, this.foldCtx);
+      i = j;
+    }
   }
 
   private update(entries: Map<string | number | boolean, Entry>, key: unknown, value: unknown): void {

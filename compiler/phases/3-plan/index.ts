@@ -14,7 +14,9 @@ import type { FlowType } from "../../../runtime/types.js";
 export type FunctionSpec =
   | { kind: "chain"; name: string; inputType: FlowType; outputType: FlowType; keyed: boolean; steps: OpStream[] }
   | { kind: "value"; name: string; inputType: FlowType; lambda: A.LambdaExpr; step: A.OperatorStep | A.CallExpr }
-  | { kind: "reduce"; name: string; type: FlowType; lambda: A.LambdaExpr; step: A.OperatorStep | A.CallExpr };
+  | { kind: "reduce"; name: string; type: FlowType; lambda: A.LambdaExpr; step: A.OperatorStep | A.CallExpr }
+  /** An aggregate's accumulator code for its input and key types (runtime/plan.ts FoldFn). */
+  | { kind: "fold"; name: string; inputType: FlowType; keyType: FlowType; aggregate: AggregateSpec; step: A.OperatorStep };
 
 export interface PlannedProgram {
   checked: CheckedProgram;
@@ -154,11 +156,16 @@ class Planner {
         ? { kind: "multi", fields: agg.fields.map((f) => ({ name: f.name, aggregate: this.simple(f.aggregate, `${id}_${f.name}`, keyedInput.type, s.step) })) }
         : this.simple(agg, id, keyedInput.type, s.step);
     const callText = (c: A.CallExpr) => this.text(c.span);
+    // Tumbling and sliding windows run generated accumulator code; sessions merge windows, and an
+    // aggregate without a window emits per record: both keep the runtime's generic accumulators.
+    const fold = window && window.kind !== "session" ? `${id}_fold` : undefined;
+    if (fold) this.functions.push({ kind: "fold", name: fold, inputType: keyedInput.type, keyType: keyedInput.keyType ?? { kind: "unknown" }, aggregate: spec, step: s.step });
     this.nodes.push({
       kind: "aggregate",
       id,
       aggregate: spec,
       window,
+      ...(fold ? { fold } : {}),
       label: windowStep ? `${callText(windowStep.step.call)} → ${callText(s.step.call)}` : callText(s.step.call),
       parallelism: "partitioned",
       inputs: ups.map((u) => input(u, "partitioned")),

@@ -13,7 +13,7 @@ import { Project, ts, VariableDeclarationKind } from "ts-morph";
 import type * as A from "../../ast.js";
 import type { OpStream } from "../2-check/index.js";
 import type { FunctionSpec, PlannedProgram } from "../3-plan/index.js";
-import type { ConstValue, ExecutionPlan } from "../../../runtime/plan.js";
+import type { ConstValue, ExecutionPlan, SimpleAggregate } from "../../../runtime/plan.js";
 import type { FlowType } from "../../../runtime/types.js";
 import { emitExpr, mangle, tsType, type ExprContext } from "./expressions.js";
 import { PRELUDE, type PreludeName } from "./prelude.js";
@@ -136,7 +136,9 @@ class ModuleWriter {
     const fns = this.planned.functions.map((f) => this.fn(f));
     const usedTypes = [...c.namedTypes].filter(([, t]) => t.kind === "record");
 
-    sf.addImportDeclaration({ isTypeOnly: true, moduleSpecifier: RUNTIME_IMPORT, namedImports: ["Collector", "ExecutionPlan", "PlanModule"] });
+    const runtimeTypes = ["Collector", "ExecutionPlan", "PlanModule"];
+    if (this.planned.functions.some((f) => f.kind === "fold")) runtimeTypes.push("AggregateEntry", "FoldContext", "KeyId");
+    sf.addImportDeclaration({ isTypeOnly: true, moduleSpecifier: RUNTIME_IMPORT, namedImports: runtimeTypes.sort() });
     const byModule = new Map<string, string[]>();
     for (const u of c.udfs.values()) byModule.set(u.module, [...(byModule.get(u.module) ?? []), u.name]);
     for (const [module, names] of byModule) {
@@ -203,6 +205,8 @@ export function ${f.name}(${mangle(p!.name)}: ${tsType(f.inputType)}): number {
   return ${emitExpr(f.lambda.body, this.ctx)};
 }`;
       }
+      case "fold":
+        return this.fold(f);
       case "reduce": {
         const [a, b] = f.lambda.params;
         const t = tsType(f.type);
@@ -212,6 +216,78 @@ export function ${f.name}(${mangle(a!.name)}: ${t}, ${mangle(b!.name)}: ${t}): $
 }`;
       }
     }
+  }
+
+  /**
+   * An aggregate's accumulators for one window, specialised to its input and key types: one loop
+   * over a run of records, each adding to its key's entry. A record's aggregate functions all run
+   * before the state changes, so a record that throws leaves no partial update. The accumulators'
+   * layout is the one of runtime/operators/accumulators.ts, which checkpoints hold.
+   */
+  private fold(f: FunctionSpec & { kind: "fold" }): string {
+    const parts: { agg: SimpleAggregate; acc: (e: string) => string }[] =
+      f.aggregate.kind === "multi"
+        ? f.aggregate.fields.map((p, k) => ({ agg: p.aggregate, acc: (e: string) => `(${e}.acc as unknown[])[${k}]` }))
+        : [{ agg: f.aggregate, acc: (e: string) => `${e}.acc` }];
+    const compute: string[] = [];
+    const create: string[] = [];
+    const update: string[] = [];
+    parts.forEach(({ agg, acc }, k) => {
+      const v = `$v${k}`;
+      const cur = acc("$e");
+      switch (agg.kind) {
+        case "count":
+          create.push("1");
+          update.push(`${cur} = (${cur} as number) + 1;`);
+          break;
+        case "sum":
+          compute.push(`const ${v} = ${agg.fn}($x);`);
+          create.push(`0 + ${v}`);
+          update.push(`${cur} = (${cur} as number) + ${v};`);
+          break;
+        case "min":
+        case "max": {
+          compute.push(`const ${v} = ${agg.fn}($x);`);
+          create.push(v);
+          update.push(`{ const $a = ${cur} as number | null; if ($a === null || ${v} ${agg.kind === "min" ? "<" : ">"} $a) ${cur} = ${v}; }`);
+          break;
+        }
+        case "avg":
+          compute.push(`const ${v} = ${agg.fn}($x);`);
+          create.push(`[0 + ${v}, 1]`);
+          update.push(`{ const $a = ${cur} as [number, number]; $a[0] += ${v}; $a[1] += 1; }`);
+          break;
+        case "reduce":
+          compute.push(`const $s${k} = $e === undefined ? undefined : (${cur} as unknown[]);`);
+          compute.push(`const ${v} = $s${k} === undefined || $s${k}.length === 0 ? $x : ${agg.fn}($s${k}[0] as typeof $x, $x);`);
+          create.push(`[${v}]`);
+          update.push(`if ($s${k}!.length === 0) $s${k}!.push(${v}); else $s${k}![0] = ${v};`);
+          break;
+      }
+    });
+    const initial = f.aggregate.kind === "multi" ? `[${create.join(", ")}]` : create[0]!;
+    const prim = primitiveTypeof(f.keyType);
+    const id = prim ? `typeof $key === ${JSON.stringify(prim)} ? $key : $ctx.keyId($key)` : "$ctx.keyId($key)";
+    // The functions run first in the try block; the updates after them cannot throw.
+    const computeAndApply = compute.length === 0
+      ? `if ($e === undefined) $entries.set($id, { key: $key, acc: ${initial} });
+    else { ${update.join("\n")} }`
+      : `try {
+      ${compute.join("\n")}
+      if ($e === undefined) $entries.set($id, { key: $key, acc: ${initial} });
+      else { ${update.join("\n")} }
+    } catch ($err) {
+      $ctx.fail($x, $err);
+    }`;
+    return `// ${this.where(f.step.span)}: ${this.source(f.step.call.span)}, one window's state: key → accumulator
+export function ${f.name}($entries: Map<KeyId, AggregateEntry>, $keys: readonly unknown[], $values: readonly ${wrapArrayElem(tsType(f.inputType))}[], $from: number, $to: number, $ctx: FoldContext): void {
+  for (let $i = $from; $i < $to; $i++) {
+    const $key = $keys[$i];${compute.length === 0 ? "" : "\n    const $x = $values[$i]!;"}
+    const $id = ${id};
+    const $e = $entries.get($id);
+    ${computeAndApply}
+  }
+}`;
   }
 
   /**
@@ -264,6 +340,23 @@ function constLiteral(v: ConstValue): string {
   if (Array.isArray(v)) return `[${v.map(constLiteral).join(", ")}]`;
   if (v !== null && typeof v === "object") return `{ ${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${constLiteral(x)}`).join(", ")} }`;
   return JSON.stringify(v);
+}
+
+/** The `typeof` of a key of this type when it is a primitive (used as a Map key as it is). */
+function primitiveTypeof(t: FlowType): string | null {
+  switch (t.kind) {
+    case "int":
+    case "float":
+    case "timestamp":
+    case "duration":
+      return "number";
+    case "string":
+      return "string";
+    case "bool":
+      return "boolean";
+    default:
+      return null;
+  }
 }
 
 function wrapArrayElem(t: string): string {
