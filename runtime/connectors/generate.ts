@@ -40,6 +40,10 @@ class GenerateReader implements SourceReader {
   private readonly signal: AbortSignal;
   private readonly batchSize: number;
   private readonly rng = new Rng();
+  /** Record n, made by code built once for the element type (the switch over it runs here, not per record). */
+  private readonly make: (n: number, rng: Rng) => unknown;
+  /** Whether records draw from the PRNG: only then is it reseeded per record. */
+  private readonly random: boolean;
 
   constructor(
     private readonly type: FlowType,
@@ -52,6 +56,8 @@ class GenerateReader implements SourceReader {
     private readonly from = 0,
   ) {
     this.produced = from;
+    this.make = maker(type);
+    this.random = usesRng(type);
     this.signal = AbortSignal.any([signal, this.closing.signal]);
     this.batchSize = rate > 0 ? Math.max(1, Math.min(batchSize, Math.ceil((rate * PACING_INTERVAL_MS) / 1000))) : batchSize;
   }
@@ -77,7 +83,15 @@ class GenerateReader implements SourceReader {
       }
     }
     const batch = new Array<unknown>(k);
-    for (let i = 0; i < k; i++) batch[i] = generateValue(this.type, from + i, this.seed, this.rng);
+    const { make, rng, seed } = this;
+    if (this.type.kind === "int") for (let i = 0; i < k; i++) batch[i] = from + i;
+    else if (!this.random) for (let i = 0; i < k; i++) batch[i] = make(from + i, rng);
+    else {
+      for (let i = 0; i < k; i++) {
+        rng.reset(seed, from + i);
+        batch[i] = make(from + i, rng);
+      }
+    }
     this.produced = from + k;
     return batch;
   }
@@ -104,34 +118,56 @@ class GenerateReader implements SourceReader {
 /** Record n of a generator with this seed: the same value for the same arguments, always. */
 export function generateValue(type: FlowType, n: number, seed: number, rng: Rng = new Rng()): unknown {
   rng.reset(seed, n);
-  return value(type, n, rng);
+  return maker(type)(n, rng);
 }
 
-function value(t: FlowType, n: number, rng: Rng): unknown {
+/** Whether records of this type draw from the PRNG (strings and array lengths do). */
+function usesRng(t: FlowType): boolean {
+  switch (t.kind) {
+    case "string":
+    case "array":
+      return true;
+    case "optional":
+      return usesRng(t.inner);
+    case "record":
+      return t.fields.some((f) => usesRng(f.type));
+    default:
+      return false;
+  }
+}
+
+/** `value` for one type, with the dispatch on the type done once: what the reader runs per record. */
+function maker(t: FlowType): (n: number, rng: Rng) => unknown {
   switch (t.kind) {
     case "int":
     case "duration":
     case "unknown":
-      return n;
+      return (n) => n;
     case "float":
-      return n + 0.5;
+      return (n) => n + 0.5;
     case "bool":
-      return n % 2 === 0;
+      return (n) => n % 2 === 0;
     case "timestamp":
-      return FIRST_TIMESTAMP + n * 1000;
+      return (n) => FIRST_TIMESTAMP + n * 1000;
     case "string":
-      return VOCABULARY[rng.below(VOCABULARY.length)];
+      return (_n, rng) => VOCABULARY[rng.below(VOCABULARY.length)];
     case "optional":
-      return value(t.inner, n, rng);
+      return maker(t.inner);
     case "array": {
-      const out = new Array<unknown>(1 + rng.below(3));
-      for (let i = 0; i < out.length; i++) out[i] = value(t.element, n + i, rng);
-      return out;
+      const element = maker(t.element);
+      return (n, rng) => {
+        const out = new Array<unknown>(1 + rng.below(3));
+        for (let i = 0; i < out.length; i++) out[i] = element(n + i, rng);
+        return out;
+      };
     }
     case "record": {
-      const out: Record<string, unknown> = {};
-      for (const f of t.fields) out[f.name] = f.optional && n % 3 === 2 ? undefined : value(f.type, n, rng);
-      return out;
+      // An object literal with the fields in declared order, built once per type: records of one
+      // shape from one site, which a loop assigning fields by name would not give V8.
+      const makers = t.fields.map((f) => maker(f.type));
+      // (`__proto__` as a computed key: a plain one would set the prototype.)
+      const fields = t.fields.map((f, i) => `${f.name === "__proto__" ? '["__proto__"]' : JSON.stringify(f.name)}: ${f.optional ? "n % 3 === 2 ? undefined : " : ""}m[${i}](n, rng)`);
+      return new Function("m", `return (n, rng) => ({ ${fields.join(", ")} });`)(makers) as (n: number, rng: Rng) => unknown;
     }
   }
 }
