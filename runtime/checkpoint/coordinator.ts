@@ -33,6 +33,8 @@ export interface JobCheckpointing {
   sourceEnded(task: Task, reader: SourceReader): void;
   onSnapshot(task: Task, id: number, state: OperatorState | undefined, pauseMs: number): void;
   onSnapshotFailed(task: Task, id: number, error: unknown): void;
+  /** A checkpoint's files are being written: sources let I/O run after every batch until it is done. */
+  writing?(): boolean;
 }
 
 export interface CheckpointedJob {
@@ -60,7 +62,10 @@ export interface CoordinatorOptions {
 interface InFlight {
   id: number;
   startedAt: number;
-  /** Milliseconds the record path stood still for this checkpoint, summed over its tasks. */
+  /**
+   * Milliseconds the record path stood still for this checkpoint, summed over its tasks: injecting
+   * the barrier, the snapshots, the sinks' pre-commit and serialising the state (one thread).
+   */
   pause: number;
   injected: Set<Task>;
   positions: Map<Task, SourcePosition | undefined>;
@@ -72,7 +77,7 @@ interface InFlight {
 export interface CheckpointStats {
   completed: number;
   declined: number;
-  /** Per completed checkpoint: how long the record path paused (ms). */
+  /** Per completed checkpoint: how long the record path paused (ms), serialising the state included. */
   pauses: number[];
   /** Per completed checkpoint: from trigger to committed (ms). */
   durations: number[];
@@ -226,6 +231,10 @@ export class CheckpointCoordinator implements JobCheckpointing {
 
   private readonly finalPositions = new Map<Task, SourcePosition | undefined>();
 
+  writing(): boolean {
+    return this.inFlight?.writing === true;
+  }
+
   /** A source's pump ended: its position (the end of its input) stands for later checkpoints. */
   sourceEnded(task: Task, reader: SourceReader): void {
     this.finalPositions.set(task, reader.position?.());
@@ -241,7 +250,7 @@ export class CheckpointCoordinator implements JobCheckpointing {
       const sources: Manifest["sources"] = [];
       for (const [t, position] of c.positions) if (position) sources.push({ node: t.node.id, partition: t.partition, position });
       const o = this.opts;
-      const digest = await this.store.write({ id, pipeline: o.pipeline, planHash: o.planHash, partitions: o.partitions, keyGroups: o.keyGroups, sources, sinks }, snapshots);
+      const digest = await this.store.write({ id, pipeline: o.pipeline, planHash: o.planHash, partitions: o.partitions, keyGroups: o.keyGroups, sources, sinks }, snapshots, (ms) => (c.pause += ms));
       crashPoint("after-manifest", id);
       await this.store.publish(id, digest);
       crashPoint("after-pointer", id);

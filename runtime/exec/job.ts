@@ -2,6 +2,7 @@
 // channels by each edge's partitioning, opens connectors, pulls every source batch by batch and
 // pushes each batch through the graph, and waits until every sink has closed.
 import { resolve, dirname } from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { JobCheckpointing } from "../checkpoint/coordinator.js";
 import { ConnectorError, type BadRecord, type SinkWriter, type SourceReader } from "../connectors/api.js";
@@ -425,8 +426,17 @@ export class Job {
     // The reader as the checkpoint sees it while the source waits for backpressure: idle, at the
     // position after its last batch.
     const paused: SourceReader = { next: () => r.reader.next(), close: () => r.reader.close(), idle: () => true, ...(r.reader.position ? { position: () => r.reader.position!() } : {}) };
+    let turnStarted = performance.now();
     try {
       for (;;) {
+        // A source whose batches are ready at once (generate, a file in the page cache) would keep
+        // the event loop to itself: timers (the checkpoint interval, processing-time windows) and
+        // I/O (writing a checkpoint, a sink's drain) would wait until it ended or a sink pushed back.
+        // While a checkpoint is being written, each of its file operations needs a turn: one per batch.
+        if (this.opts.checkpoint?.writing?.() || performance.now() - turnStarted >= TURN_MS) {
+          await nextTurn();
+          turnStarted = performance.now();
+        }
         if (signal?.aborted || this.cancelled) break;
         this.opts.checkpoint?.beforeRead(r.task, r.reader);
         const reading = r.reader.next();
@@ -556,6 +566,9 @@ function toJobError(e: unknown): unknown {
 }
 
 /** Compiles nothing: runs an already-imported plan module to completion. */
+/** How long a source pumps batches before it lets timers and I/O run (ms). */
+const TURN_MS = 10;
+
 export async function runPlan(mod: PlanModule, opts: RunOptions = {}): Promise<RunSummary> {
   const job = new Job(mod, opts);
   await job.open();
