@@ -64,8 +64,11 @@ export class CheckpointStore {
     return path.join(this.dir, `chk-${id}`);
   }
 
-  /** Writes the state files and the manifest of checkpoint `id`; the checkpoint is not completed until publish(). */
-  async write(meta: Omit<Manifest, "tasks" | "version" | "createdAt">, snapshots: TaskSnapshot[]): Promise<string> {
+  /**
+   * Writes the state files and the manifest of checkpoint `id`; the checkpoint is not completed
+   * until publish(). `stalled` is told how long each task's serialisation kept the thread (ms).
+   */
+  async write(meta: Omit<Manifest, "tasks" | "version" | "createdAt">, snapshots: TaskSnapshot[], stalled?: (ms: number) => void): Promise<string> {
     const dir = this.chkDir(meta.id);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
@@ -73,7 +76,9 @@ export class CheckpointStore {
     for (const s of snapshots) {
       // Serialising one task at a time, yielding in between, keeps the record path's pauses short.
       await yieldToLoop();
+      const t0 = performance.now();
       const text = JSON.stringify(s.state);
+      stalled?.(performance.now() - t0);
       const file = `${s.node}.${s.partition}.json`;
       await writeDurably(path.join(dir, file), text);
       tasks.push({ node: s.node, partition: s.partition, file, sha256: sha256(text), bytes: Buffer.byteLength(text) });

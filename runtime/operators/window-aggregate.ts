@@ -180,7 +180,7 @@ export class WindowAggregateOperator implements Operator {
   snapshot(): OperatorState {
     const keyGroups: Record<number, unknown[]> = {};
     for (const [start, entries] of this.windows) {
-      for (const [id, e] of entries) (keyGroups[keyGroupOf(id, this.ctx.keyGroups)] ??= []).push([start, e.key, structuredClone(e.acc)]);
+      for (const [id, e] of entries) (keyGroups[keyGroupOf(id, this.ctx.keyGroups)] ??= []).push([start, e.key, typeof e.acc === "object" && e.acc !== null ? structuredClone(e.acc) : e.acc]);
     }
     return { operator: this.id, keyGroups };
   }
