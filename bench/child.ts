@@ -4,14 +4,18 @@
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { EmbeddedCheckpoints } from "../runtime/checkpoint/embedded.js";
 import { Job } from "../runtime/exec/job.js";
 import type { PlanModule } from "../runtime/plan.js";
+import { NEXMARK, type NexmarkQuery } from "./nexmark.js";
 import { LIBRARY_RUNS, planChecksum, type LibraryContender, type WorkloadId, type WorkloadInput } from "./workloads.js";
 
 export type ChildTask =
   | { kind: "library"; workload: WorkloadId; contender: LibraryContender; input: WorkloadInput }
   /** `out` is the directory the plan's file sink writes; it is cleared before the run. */
-  | { kind: "plan"; workload: WorkloadId; module: string; out: string; partitions: number }
+  /** A Nexmark query's hand-written loop over `count` bids. */
+  | { kind: "nexmark"; query: NexmarkQuery; count: number }
+  | { kind: "plan"; workload: WorkloadId | NexmarkQuery; module: string; out: string; partitions: number; checkpoint?: { intervalMs: number; stateDir: string } }
   | { kind: "compile"; file: string; repeat: number };
 
 export interface ChildResult {
@@ -21,6 +25,8 @@ export interface ChildResult {
   maxRssKb: number;
   /** Compile only: the first compile in the process, before the JIT has warmed up. */
   coldMs?: number;
+  /** With checkpoints: per completed checkpoint, how long the record path stood still (ms). */
+  pauses?: number[];
 }
 
 async function main(task: ChildTask): Promise<ChildResult> {
@@ -30,21 +36,33 @@ async function main(task: ChildTask): Promise<ChildResult> {
       const { checksum } = await LIBRARY_RUNS[task.workload][task.contender](task.input);
       return { ms: performance.now() - t0, checksum, maxRssKb: process.resourceUsage().maxRSS };
     }
+    case "nexmark": {
+      const t0 = performance.now();
+      const checksum = NEXMARK[task.query].hand(task.count);
+      return { ms: performance.now() - t0, checksum, maxRssKb: process.resourceUsage().maxRSS };
+    }
     case "plan": {
       const mod = (await import(pathToFileURL(task.module).href)) as PlanModule;
       rmSync(task.out, { recursive: true, force: true });
-      // End to end: opening the connectors, running every record through, closing the sinks.
+      if (task.checkpoint) rmSync(task.checkpoint.stateDir, { recursive: true, force: true });
+      // End to end: opening the connectors, running every record through, closing the sinks (with
+      // checkpoints: publishing the last output, as `flowc run --checkpoint-interval` does).
       const t0 = performance.now();
-      const job = new Job(mod, { partitions: task.partitions });
+      const ckpt = task.checkpoint
+        ? await EmbeddedCheckpoints.open(mod.plan, task.out, task.partitions, { intervalMs: task.checkpoint.intervalMs, stateDir: task.checkpoint.stateDir, retain: 3, maxDeclines: 3 }, (m) => process.stderr.write(`${m}\n`))
+        : undefined;
+      const job = new Job(mod, { ...(ckpt ? ckpt.runOptions() : {}), partitions: task.partitions });
       await job.open();
       await job.run();
+      await ckpt?.finish(job);
       const ms = performance.now() - t0;
       const maxRssKb = process.resourceUsage().maxRSS;
       const rows: Record<string, unknown>[] = [];
       for (const f of readdirSync(task.out)) {
         for (const line of readFileSync(join(task.out, f), "utf8").split("\n")) if (line !== "") rows.push(JSON.parse(line) as Record<string, unknown>);
       }
-      return { ms, checksum: planChecksum(task.workload, rows), maxRssKb };
+      const checksum = task.workload.startsWith("q") ? NEXMARK[task.workload as NexmarkQuery].checksum(rows) : planChecksum(task.workload as WorkloadId, rows);
+      return { ms, checksum, maxRssKb, ...(ckpt ? { pauses: ckpt.stats.pauses } : {}) };
     }
     case "compile": {
       // Imported here only: the compiler's dependencies would otherwise count in every run's memory.

@@ -1,7 +1,8 @@
-// `npm run bench [-- --quick] [--only W1,W2] [--rounds N] [--scale F] [--out DIR] [--data DIR] [--json FILE]`: runs every
+// `npm run bench [-- --quick] [--only W1,W2] [--rounds N] [--scale F] [--checkpoint-interval MS] [--out DIR] [--data DIR] [--json FILE]`: runs every
 // workload with every contender, each measurement in a fresh child process (bench/child.ts), in
-// rounds that alternate the order of the contenders; checks that all contenders computed the same
-// checksum; writes DIR/performance.md and DIR/performance.svg (default: docs/). Exits 1 when a
+// rounds that alternate the order of the contenders: W1–W4 (plan, hand loop, libraries), W5 (the
+// plan with and without checkpoints), the Nexmark subset (NX, bench/nexmark.ts) and W6 (compile
+// time, language server latency); checks that all contenders computed the same checksum; writes DIR/performance.md and DIR/performance.svg (default: docs/). Exits 1 when a
 // checksum disagrees or a run failed. Timings are printed and written, never asserted.
 import { execFile } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -13,7 +14,8 @@ import { SourceFile } from "../compiler/source.js";
 import { hasErrors } from "../compiler/diagnostics/diagnostic.js";
 import { median, type ChildResult, type ChildTask } from "./child.js";
 import { corpus } from "./corpus.js";
-import { renderMarkdown, renderSvg, type Report, type Row, type WorkloadReport } from "./report.js";
+import { NEXMARK, NEXMARK_QUERIES } from "./nexmark.js";
+import { renderMarkdown, renderSvg, type LspReport, type Report, type Row, type WorkloadReport } from "./report.js";
 import { w1Flow, w2Flow, w3EventTimeFlow, w3ProcessingTimeFlow, type LibraryContender, type WorkloadId } from "./workloads.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -23,10 +25,14 @@ interface Sizes {
   w1: number;
   w2Bytes: number;
   w3: number;
+  /** Nexmark: bids per query. */
+  bids: number;
 }
-const FULL: Sizes = { w1: 10_000_000, w2Bytes: 100 * 2 ** 20, w3: 5_000_000 };
-const QUICK: Sizes = { w1: 200_000, w2Bytes: 2 * 2 ** 20, w3: 200_000 };
-const ALL = ["W1", "W2", "W3", "W4", "W6"] as const;
+const FULL: Sizes = { w1: 10_000_000, w2Bytes: 100 * 2 ** 20, w3: 5_000_000, bids: 2_000_000 };
+const QUICK: Sizes = { w1: 200_000, w2Bytes: 2 * 2 ** 20, w3: 200_000, bids: 100_000 };
+const ALL = ["W1", "W2", "W3", "W4", "W5", "W6", "NX"] as const;
+/** W5's pipeline with many keys. */
+const W5_MANY_KEYS = 1_000_000;
 type Section = (typeof ALL)[number];
 
 export const CONTENDER_NAMES: Record<string, string> = {
@@ -35,6 +41,8 @@ export const CONTENDER_NAMES: Record<string, string> = {
   rxjs: "RxJS 7",
   streams: "Node streams (object mode)",
   highland: "highland 2",
+  plain: "without checkpoints",
+  checkpointed: "with checkpoints",
   plan1: "compiled plan, 1 partition",
   plan2: "compiled plan, 2 partitions",
 };
@@ -49,10 +57,12 @@ interface Flags {
   data: string;
   /** Also write the results as JSON here (the test reads them). */
   json?: string;
+  /** W5's checkpoint interval (the issue's: 1 s; the test's smoke run takes less). */
+  checkpointIntervalMs: number;
 }
 
 function parseFlags(argv: string[]): Flags {
-  const flags: Flags = { quick: false, only: new Set(ALL), rounds: 0, scale: 1, out: join(ROOT, "docs"), data: join(ROOT, "bench", ".data") };
+  const flags: Flags = { quick: false, only: new Set(ALL), rounds: 0, scale: 1, out: join(ROOT, "docs"), data: join(ROOT, "bench", ".data"), checkpointIntervalMs: 1000 };
   const only: Section[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -73,17 +83,19 @@ function parseFlags(argv: string[]): Flags {
     else if (a === "--out") flags.out = resolve(value());
     else if (a === "--data") flags.data = resolve(value());
     else if (a === "--json") flags.json = resolve(value());
+    else if (a === "--checkpoint-interval") flags.checkpointIntervalMs = Number(value());
     else usage(`unknown flag ${a}`);
   }
   if (only.length > 0) flags.only = new Set(only);
   if (flags.rounds === 0) flags.rounds = flags.quick ? 1 : 5;
   if (!(flags.scale > 0)) usage("--scale takes a number > 0");
+  if (!(flags.checkpointIntervalMs >= 1)) usage("--checkpoint-interval takes milliseconds ≥ 1");
   if (!Number.isInteger(flags.rounds) || flags.rounds < 1) usage("--rounds takes a whole number ≥ 1");
   return flags;
 }
 
 function usage(problem: string): never {
-  process.stderr.write(`bench: ${problem}\nusage: npm run bench -- [--quick] [--only W1,W2,W3,W4,W6] [--rounds N] [--scale F] [--out DIR] [--data DIR] [--json FILE]\n`);
+  process.stderr.write(`bench: ${problem}\nusage: npm run bench -- [--quick] [--only W1,W2,W3,W4,W5,W6,NX] [--rounds N] [--scale F] [--checkpoint-interval MS] [--out DIR] [--data DIR] [--json FILE]\n`);
   process.exit(2);
 }
 
@@ -98,7 +110,8 @@ function runChild(task: ChildTask): Promise<ChildResult> {
 
 function describe(task: ChildTask): string {
   if (task.kind === "compile") return `compile ${task.file}`;
-  return `${task.workload} ${task.kind === "plan" ? `plan (${task.partitions} partition${task.partitions > 1 ? "s" : ""})` : task.contender}`;
+  if (task.kind === "nexmark") return `Nexmark ${task.query} hand-written loop`;
+  return `${task.workload} ${task.kind === "plan" ? `plan (${task.partitions} partition${task.partitions > 1 ? "s" : ""}${task.checkpoint ? ", checkpoints" : ""})` : task.contender}`;
 }
 
 /** Compiles a generated .flow program and writes the runnable module; returns its path. */
@@ -110,6 +123,16 @@ async function compileProgram(dir: string, name: string, text: string): Promise<
   const module = join(dir, `${name}.plan.mjs`);
   writeFileSync(module, r.emitted.js);
   return module;
+}
+
+/** bench/lsp-latency.mjs in its own process: `flowc lsp` latency on a generated 300-line file. */
+function lspLatency(edits: number): Promise<LspReport> {
+  return new Promise((resolveRun, reject) => {
+    execFile(process.execPath, [join(ROOT, "bench", "lsp-latency.mjs"), "--json", "--edits", String(edits)], { cwd: ROOT }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`the language server latency run failed: ${stderr || err.message}`));
+      else resolveRun(JSON.parse(stdout.trim().split("\n").pop()!) as LspReport);
+    });
+  });
 }
 
 type Contender = { id: string; task: ChildTask };
@@ -157,7 +180,7 @@ function rowsOf(results: Map<string, ChildResult[]>, baseline: string, records: 
 async function main(): Promise<number> {
   const flags = parseFlags(process.argv.slice(2));
   const base = flags.quick ? QUICK : FULL;
-  const sizes: Sizes = { w1: Math.round(base.w1 * flags.scale), w2Bytes: Math.round(base.w2Bytes * flags.scale), w3: Math.round(base.w3 * flags.scale) };
+  const sizes: Sizes = { w1: Math.round(base.w1 * flags.scale), w2Bytes: Math.round(base.w2Bytes * flags.scale), w3: Math.round(base.w3 * flags.scale), bids: Math.round(base.bids * flags.scale) };
   const work = join(tmpdir(), `flow-bench-${process.pid}`);
   mkdirSync(work, { recursive: true });
   const report: Report = {
@@ -166,11 +189,13 @@ async function main(): Promise<number> {
     quick: flags.quick,
     rounds: flags.rounds,
     workloads: [],
+    checkpoints: [],
+    nexmark: [],
     compile: [],
   };
   let failed = false;
   try {
-    const w2Corpus = flags.only.has("W2") || flags.only.has("W4") ? await corpus(flags.data, sizes.w2Bytes, 7) : "";
+    const w2Corpus = flags.only.has("W2") || flags.only.has("W4") || flags.only.has("W5") ? await corpus(flags.data, sizes.w2Bytes, 7) : "";
     const libraries: LibraryContender[] = ["rxjs", "streams", "highland"];
 
     const standard = async (id: WorkloadId, title: string, flowText: string, count: number, records: (hand: ChildResult) => number, notes: string[]) => {
@@ -237,6 +262,51 @@ async function main(): Promise<number> {
         baselineName: "1 partition",
       });
     }
+    if (flags.only.has("W5")) {
+      process.stderr.write(`W5: checkpoints every ${flags.checkpointIntervalMs} ms\n`);
+      const out = join(work, "W5-out");
+      const manyKeys = Math.min(W5_MANY_KEYS, sizes.w3);
+      const cases: { id: string; title: string; workload: WorkloadId; text: string }[] = [
+        { id: "W2", title: "W2 word count (≈50k keys)", workload: "W2", text: w2Flow(w2Corpus, out) },
+        { id: "W3", title: "W3 event-time sum (10k keys, 1 s windows)", workload: "W3", text: w3EventTimeFlow(sizes.w3, out) },
+        { id: `W3-${fmt(manyKeys)}`, title: `W3 with ${fmt(manyKeys)} keys in one window of a day`, workload: "W3", text: w3EventTimeFlow(sizes.w3, out, 1, manyKeys, "1d") },
+      ];
+      for (const c of cases) {
+        const module = await compileProgram(work, `w5_${c.id.replace(/\W/g, "_").toLowerCase()}`, c.text);
+        const task: ChildTask = { kind: "plan", workload: c.workload, module, out, partitions: 1 };
+        const stateDir = join(work, "W5-state");
+        const results = await measure(`W5 ${c.id}`, [
+          { id: "plain", task },
+          { id: "checkpointed", task: { ...task, checkpoint: { intervalMs: flags.checkpointIntervalMs, stateDir } } },
+        ], flags.rounds);
+        const plain = results.get("plain")!;
+        const checkpointed = results.get("checkpointed")!;
+        report.checkpoints.push({
+          id: c.id,
+          title: c.title,
+          intervalMs: flags.checkpointIntervalMs,
+          plainMs: median(plain.map((r) => r.ms)),
+          checkpointedMs: median(checkpointed.map((r) => r.ms)),
+          overhead: pairedRatio(results, "checkpointed", "plain"),
+          checkpointsPerRun: median(checkpointed.map((r) => r.pauses?.length ?? 0)),
+          pauses: checkpointed.flatMap((r) => r.pauses ?? []),
+          peakRssMb: { plain: Math.max(...plain.map((r) => r.maxRssKb)) / 1024, checkpointed: Math.max(...checkpointed.map((r) => r.maxRssKb)) / 1024 },
+          checksumOk: [...plain, ...checkpointed].every((r) => r.checksum === plain[0]!.checksum),
+        });
+      }
+    }
+    if (flags.only.has("NX")) {
+      process.stderr.write(`Nexmark: q0, q1, q2, q5, q7 over ${fmt(sizes.bids)} bids\n`);
+      for (const q of NEXMARK_QUERIES) {
+        const out = join(work, `${q}-out`);
+        const module = await compileProgram(work, `nexmark_${q}`, NEXMARK[q].flow(sizes.bids, out));
+        const results = await measure(`Nexmark ${q}`, [
+          { id: "hand", task: { kind: "nexmark", query: q, count: sizes.bids } },
+          { id: "plan", task: { kind: "plan", workload: q, module, out, partitions: 1 } },
+        ], flags.rounds);
+        report.nexmark.push({ query: q, title: NEXMARK[q].title, bids: sizes.bids, rows: rowsOf(results, "hand", sizes.bids, CONTENDER_NAMES) });
+      }
+    }
     if (flags.only.has("W6")) {
       process.stderr.write("W6: compile time of the examples\n");
       const dir = join(ROOT, "examples");
@@ -245,6 +315,8 @@ async function main(): Promise<number> {
         process.stderr.write(`  W6 ${f}: first ${r.coldMs!.toFixed(0)} ms, then ${r.ms.toFixed(0)} ms\n`);
         report.compile.push({ file: `examples/${f}`, coldMs: r.coldMs!, warmMs: r.ms, peakRssMb: r.maxRssKb / 1024, repeat: flags.quick ? 1 : 5 });
       }
+      report.lsp = await lspLatency(flags.quick ? 40 : 200);
+      process.stderr.write(`  W6 language server: edit → diagnostics p50 ${report.lsp.p50.toFixed(1)} ms, p95 ${report.lsp.p95.toFixed(1)} ms\n`);
     }
   } catch (e) {
     process.stderr.write(`bench: ${(e as Error).message}\n`);
@@ -258,7 +330,7 @@ async function main(): Promise<number> {
   writeFileSync(join(flags.out, "performance.svg"), renderSvg(report));
   if (flags.json) writeFileSync(flags.json, JSON.stringify(report, null, 2));
   process.stderr.write(`wrote ${join(flags.out, "performance.md")} and performance.svg\n`);
-  const mismatch = report.workloads.flatMap((w) => w.rows.filter((r) => !r.checksumOk).map((r) => `${w.id} ${r.contender}`));
+  const mismatch = report.workloads.flatMap((w) => w.rows.filter((r) => !r.checksumOk).map((r) => `${w.id} ${r.contender}`)).concat(report.checkpoints.filter((c) => !c.checksumOk).map((c) => `W5 ${c.id}`)).concat(report.nexmark.filter((q) => q.rows.some((r) => !r.checksumOk)).map((q) => `Nexmark ${q.query}`));
   if (mismatch.length > 0) process.stderr.write(`bench: checksums disagree: ${mismatch.join(", ")}\n`);
   return failed || mismatch.length > 0 ? 1 : 0;
 }

@@ -241,19 +241,19 @@ export function event(n: number): Event {
 }
 
 /**
- * The intended program, in event time. A generated record's timestamp advances one second per
+ * The intended program, in event time (W5 also runs it with 1M keys in a window of a day). A generated record's timestamp advances one second per
  * record, so the event time is rebuilt from it: t - 1000·n ms is the first timestamp.
  */
-export function w3EventTimeFlow(count: number, out: string, partitions = 1): string {
+export function w3EventTimeFlow(count: number, out: string, partitions = 1, keys = W3_KEYS, window = "1s"): string {
   return `pipeline w3
 config { partitions: ${partitions} }
 source raw: { n: int, t: timestamp } = generate(count: ${count})
 
 raw
-  |> map(r => { key: (r.n * 7919) % ${W3_KEYS}, value: r.n % 100, ts: r.t + 1ms * (floor(r.n / 100) - r.n * 1000) })
+  |> map(r => { key: (r.n * 7919) % ${keys}, value: r.n % 100, ts: r.t + 1ms * (floor(r.n / 100) - r.n * 1000) })
   |> watermark(e => e.ts, delay: 0ms)
   |> keyBy(e => e.key)
-  |> window(tumbling(1s))
+  |> window(tumbling(${window}))
   |> sum(e => e.value)
   |> sink file(${JSON.stringify(out)}, format: "jsonl")
 `;
