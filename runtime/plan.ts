@@ -103,8 +103,11 @@ export interface AggregateNode extends NodeBase {
 /** `watermark(x => x.ts, delay: d)`: stamps each record with its event time and emits watermarks. */
 export interface WatermarkNode extends NodeBase {
   kind: "watermark";
-  /** ValueFn giving a record's timestamp (milliseconds). */
-  fn: string;
+  /**
+   * ValueFn giving a record's timestamp (milliseconds). Absent when the chain before the watermark
+   * computes the timestamps (its `watermark` step): the records arrive with their times.
+   */
+  fn?: string;
   delayMs: number;
 }
 
@@ -166,6 +169,9 @@ export interface Collector<O> {
   emit(value: O, index: number): void;
   /** Emit with a key (a chain ending in keyBy); the key decides the partition. */
   emitKeyed(key: unknown, value: O, index: number): void;
+  /** Emit with the event time a `watermark` step of the chain computed. */
+  emitAt(value: O, time: number): void;
+  emitKeyedAt(key: unknown, value: O, time: number): void;
   /** A record failed inside the chain (for example an imported function threw): report it, skip it. */
   fail(record: unknown, error: unknown, where: string): void;
 }

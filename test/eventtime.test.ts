@@ -75,6 +75,45 @@ events
     }
   });
 
+  it("a watermark between a map and a keyBy runs in their chain (fused), with the same windows and late records", async () => {
+    const fused = tumbling("").replace("|> watermark(e => e.ts, delay: 1s)", "|> map(e => { k: e.k, ts: e.ts })\n  |> watermark(e => e.ts, delay: 1s)");
+    // The same program with the map's output read twice: nothing fuses across the watermark.
+    const apart = fused.replace("events\n  |> map(e => { k: e.k, ts: e.ts })", 'stream m = events |> map(e => { k: e.k, ts: e.ts })\nm |> sink file("out/copy", format: "jsonl")\nm');
+    const { mod } = await load(fused);
+    const chain = mod.plan.nodes.find((x) => x.kind === "chain")!;
+    const wm = mod.plan.nodes.find((x) => x.kind === "watermark")!;
+    const agg = mod.plan.nodes.find((x) => x.kind === "aggregate")!;
+    expect(chain.kind === "chain" && chain.steps.map((x) => x.op)).toEqual(["map", "watermark", "keyBy"]);
+    // The watermark only tracks the chain's times; the exchange comes after it.
+    expect(wm.kind === "watermark" && wm.fn).toBeUndefined();
+    expect(wm.inputs).toEqual([{ from: chain.id, partitioning: "forward" }]);
+    expect(agg.inputs).toEqual([{ from: wm.id, partitioning: "hash" }]);
+    const unfused = (await load(apart)).mod;
+    expect(unfused.plan.nodes.filter((x) => x.kind === "chain").map((x) => x.kind === "chain" && x.steps.map((y) => y.op))).toEqual([["map"], ["keyBy"]]);
+    const { out, summary } = await run(fused, { events: input });
+    expect(bySortKey(out("counts"))).toEqual(bySortKey(expected));
+    expect(summary.lateRecords).toBe(1);
+    // Any batch size, any number of partitions: what the unfused plan gives.
+    for (const batchSize of [1, 2, 1024]) {
+      for (const partitions of [1, 3]) {
+        const config = (p: string) => p.replace("type E", `config { batchSize: ${batchSize} }\ntype E`);
+        const a = await run(config(fused), { events: input }, { partitions });
+        const b = await run(config(apart), { events: input }, { partitions });
+        expect(bySortKey(a.out("counts")), `batchSize ${batchSize}, partitions ${partitions}`).toEqual(bySortKey(b.out("counts")));
+        expect(a.summary.lateRecords).toBe(b.summary.lateRecords);
+      }
+    }
+  });
+
+  it("a fused watermark reports a record without a timestamp at its own line, and skips it", async () => {
+    const program = tumbling("").replace("|> watermark(e => e.ts, delay: 1s)", "|> map(e => { k: e.k, ts: e.ts })\n  |> watermark(e => e.k == \"bad\" ? e.ts % 0 : e.ts, delay: 1s)");
+    const failures: string[] = [];
+    const { out, summary } = await run(program, { events: [...input.slice(0, 3), ev("bad", 2), ...input.slice(3)] }, { reporter: { recordFailed: (f) => failures.push(`${f.where}: ${f.message}`) } });
+    expect(bySortKey(out("counts"))).toEqual(bySortKey(expected));
+    expect(summary.failedRecords).toBe(1);
+    expect(failures).toEqual(["t.flow:7: the timestamp is null, not a number of milliseconds"]);
+  });
+
   it("a watermark after keyBy keeps the key", async () => {
     const program = tumbling("").replace("|> watermark(e => e.ts, delay: 1s)\n  |> keyBy(e => e.k)", "|> keyBy(e => e.k)\n  |> watermark(e => e.ts, delay: 1s)");
     expect(program).toContain("keyBy(e => e.k)\n  |> watermark");

@@ -246,7 +246,7 @@ export class Job {
       case "chain": {
         const fn = fns[node.fn];
         if (typeof fn !== "function") throw new JobError(`the plan module has no function ${node.fn}`);
-        return { op: new ChainOperator(fn as ChainFn, ctx) };
+        return { op: new ChainOperator(fn as ChainFn, ctx, node.keyed, node.steps.some((s) => s.op === "watermark")) };
       }
       case "aggregate": {
         const where = `${node.loc.file}:${node.loc.line}`;
@@ -258,9 +258,9 @@ export class Job {
         return { op };
       }
       case "watermark": {
-        const fn = fns[node.fn];
-        if (typeof fn !== "function") throw new JobError(`the plan module has no function ${node.fn}`);
-        const op = new WatermarkOperator(`${node.loc.file}:${node.loc.line}`, fn as ValueFn, node.delayMs, this.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, ctx);
+        const fn = node.fn === undefined ? null : fns[node.fn];
+        if (node.fn !== undefined && typeof fn !== "function") throw new JobError(`the plan module has no function ${node.fn}`);
+        const op = new WatermarkOperator(`${node.loc.file}:${node.loc.line}`, fn as ValueFn | null, node.delayMs, this.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, ctx);
         this.timedOps.push(op);
         return { op };
       }

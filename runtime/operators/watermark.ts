@@ -19,7 +19,8 @@ export class WatermarkOperator implements Operator {
   constructor(
     /** `file:line` of the watermark step, for records whose timestamp fails. */
     private readonly where: string,
-    private readonly timeOf: ValueFn,
+    /** Null when the chain before computed the timestamps: the batches come with their times. */
+    private readonly timeOf: ValueFn | null,
     private readonly delayMs: number,
     private readonly idleTimeoutMs: number,
     private readonly ctx: OperatorContext,
@@ -60,15 +61,39 @@ export class WatermarkOperator implements Operator {
       this.idle = false;
       this.ctx.out.control({ kind: "watermark", time: this.emitted });
     }
+    const timeOf = this.timeOf;
+    const stamped = timeOf === null ? batch.times : undefined;
+    if (timeOf === null && !stamped) throw new Error("internal: a watermark without a function received records without times");
+    if (stamped) {
+      // Stamped by the chain before: a batch that needs no cut (the usual case) goes on as it is.
+      let i = 0;
+      let max = pending;
+      for (; i < stamped.length; i++) {
+        const t = stamped[i]!;
+        if (t < max && max > this.emitted) break;
+        if (t - this.delayMs > max) max = t - this.delayMs;
+      }
+      if (i === stamped.length) {
+        this.ctx.out.emit(batch);
+        if (max > this.emitted) {
+          this.emitted = max;
+          this.ctx.out.control({ kind: "watermark", time: max });
+        }
+        return;
+      }
+    }
     for (let i = 0; i < batch.values.length; i++) {
       const v = batch.values[i];
       let t: number;
-      try {
-        t = this.timeOf(v);
-        if (typeof t !== "number" || !Number.isFinite(t)) throw new Error(`the timestamp is ${JSON.stringify(t)}, not a number of milliseconds`);
-      } catch (e) {
-        this.ctx.fail(v, e, this.where);
-        continue;
+      if (stamped) t = stamped[i]!;
+      else {
+        try {
+          t = timeOf!(v);
+          if (typeof t !== "number" || !Number.isFinite(t)) throw new Error(`the timestamp is ${JSON.stringify(t)}, not a number of milliseconds`);
+        } catch (e) {
+          this.ctx.fail(v, e, this.where);
+          continue;
+        }
       }
       if (t < pending && pending > this.emitted) flush();
       values.push(v);

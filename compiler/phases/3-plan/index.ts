@@ -116,14 +116,46 @@ class Planner {
     }
   }
 
-  /** A chain ending at `last`, reaching back over stateless operators no one else consumes. */
+  /**
+   * A chain ending at `last`, reaching back over stateless operators no one else consumes, and over
+   * one watermark between such operators: its timestamps are then computed in the chain (the step
+   * `watermark`), and a watermark node after the chain only tracks them and emits the watermarks.
+   * The stateless operators after it (a keyBy, say) then run before the watermark node rather than
+   * after it, in the same instances, on the same records in the same order, so nothing downstream
+   * can tell; what is saved is a pass over every batch and its copy.
+   */
   private chain(last: OpStream): Upstream {
     const steps: OpStream[] = [last];
     let cur = last.input;
-    while (cur.kind === "op" && isStateless(cur) && cur.op !== "keyBy" && this.consumers.get(cur) === 1) {
-      steps.unshift(cur);
-      cur = cur.input;
+    let stamp: OpStream | null = null;
+    for (;;) {
+      if (cur.kind === "op" && this.fusable(cur)) {
+        steps.unshift(cur);
+        cur = cur.input;
+      } else if (!stamp && cur.kind === "op" && this.stampable(cur)) {
+        stamp = cur;
+        steps.unshift(cur);
+        cur = cur.input;
+      } else break;
     }
+    return this.chainNode(steps, cur, stamp);
+  }
+
+  /** A stateless operator (not keyBy) with one consumer: part of the chain after it. */
+  private fusable(s: Stream): boolean {
+    return s.kind === "op" && isStateless(s) && s.op !== "keyBy" && this.consumers.get(s) === 1;
+  }
+
+  /**
+   * A watermark whose timestamps a chain can compute: unkeyed, one consumer, after an operator
+   * the chain takes too (so the watermark had one instance per partition of that chain anyway).
+   */
+  private stampable(s: OpStream): boolean {
+    return s.op === "watermark" && s.keyType === null && this.consumers.get(s) === 1 && s.input.kind === "op" && this.fusable(s.input);
+  }
+
+  private chainNode(steps: OpStream[], cur: Stream, stamp: OpStream | null): Upstream {
+    const last = steps[steps.length - 1]!;
     const ups = this.upstreams(cur);
     const keyed = last.op === "keyBy";
     const id = this.id("chain", steps.map((x) => x.op).join("_"), this.describe(last));
@@ -141,7 +173,22 @@ class Planner {
       keyed,
     });
     this.functions.push({ kind: "chain", name: id, inputType: cur.type, outputType: last.type, keyed, steps });
-    return { id, keyed, parallelism: "partitioned" };
+    if (!stamp) return { id, keyed, parallelism: "partitioned" };
+    // The records come stamped: the watermark node has no function, and its input is the chain's
+    // own instance (forward, even when the chain ends in keyBy; the exchange comes after it).
+    const wid = this.id("watermark", "watermark", this.describe(stamp));
+    this.nodes.push({
+      kind: "watermark",
+      id: wid,
+      delayMs: stamp.durationMs!,
+      label: this.text(stamp.step.call.span),
+      parallelism: "partitioned",
+      inputs: [{ from: id, partitioning: "forward" }],
+      loc: this.loc(stamp.step.span),
+      outputType: last.type,
+      keyed,
+    });
+    return { id: wid, keyed, parallelism: "partitioned" };
   }
 
   private aggregate(s: OpStream): Upstream {
@@ -187,6 +234,16 @@ class Planner {
   }
 
   private watermark(s: OpStream): Upstream {
+    // After a chain (to a join, a union, a sink): the chain computes the timestamps.
+    if (this.stampable(s)) {
+      const steps: OpStream[] = [s];
+      let cur = s.input;
+      while (cur.kind === "op" && this.fusable(cur)) {
+        steps.unshift(cur);
+        cur = cur.input;
+      }
+      return this.chainNode(steps, cur, s);
+    }
     const ups = this.upstreams(s.input);
     // One watermark instance per upstream partition: a single source gets one, so no instance
     // waits for records that a rebalance never sends it.

@@ -268,23 +268,30 @@ export function ${f.name}(${mangle(a!.name)}: ${t}, ${mangle(b!.name)}: ${t}): $
     const initial = f.aggregate.kind === "multi" ? `[${create.join(", ")}]` : create[0]!;
     const prim = primitiveTypeof(f.keyType);
     const id = prim ? `typeof $key === ${JSON.stringify(prim)} ? $key : $ctx.keyId($key)` : "$ctx.keyId($key)";
-    // The functions run first in the try block; the updates after them cannot throw.
-    const computeAndApply = compute.length === 0
-      ? `if ($e === undefined) $entries.set($id, { key: $key, acc: ${initial} });
-    else { ${update.join("\n")} }`
-      : `try {
+    // The functions run first in the try block; the updates after them cannot throw. The entry
+    // of the record before is kept: runs of one key (a constant key, sorted input) skip the lookup.
+    const insert = `{ $e = { key: $key, acc: ${initial} }; $entries.set($id, $e); }`;
+    const apply = `if ($e === undefined) ${insert}
+    else { ${update.join("\n")} }
+    $lastId = $id;
+    $last = $e;`;
+    const computeAndApply =
+      compute.length === 0
+        ? apply
+        : `try {
       ${compute.join("\n")}
-      if ($e === undefined) $entries.set($id, { key: $key, acc: ${initial} });
-      else { ${update.join("\n")} }
+      ${apply}
     } catch ($err) {
       $ctx.fail($x, $err);
     }`;
     return `// ${this.where(f.step.span)}: ${this.source(f.step.call.span)}, one window's state: key → accumulator
 export function ${f.name}($entries: Map<KeyId, AggregateEntry>, $keys: readonly unknown[], $values: readonly ${wrapArrayElem(tsType(f.inputType))}[], $from: number, $to: number, $ctx: FoldContext): void {
+  let $lastId: KeyId | undefined;
+  let $last: AggregateEntry | undefined;
   for (let $i = $from; $i < $to; $i++) {
     const $key = $keys[$i];${compute.length === 0 ? "" : "\n    const $x = $values[$i]!;"}
     const $id = ${id};
-    const $e = $entries.get($id);
+    let $e = $last !== undefined && $id === $lastId ? $last : $entries.get($id);
     ${computeAndApply}
   }
 }`;
@@ -311,8 +318,9 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
 }`;
   }
 
-  private step(steps: OpStream[], k: number, cur: string, outType: FlowType): string {
-    if (k === steps.length) return `$out.emit(${cur}, $i);`;
+  /** `time`: the variable holding the record's event time once a `watermark` step computed it. */
+  private step(steps: OpStream[], k: number, cur: string, outType: FlowType, time: string | null = null): string {
+    if (k === steps.length) return time ? `$out.emitAt(${cur}, ${time});` : `$out.emit(${cur}, $i);`;
     const s = steps[k]!;
     const l = s.lambda!;
     const p = mangle(l.params[0]!.name);
@@ -321,13 +329,28 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
     const next = `$r${k + 1}`;
     switch (s.op) {
       case "map":
-        return `{ ${comment}\nconst ${p} = ${cur};\nconst ${next} = ${body};\n${this.step(steps, k + 1, next, outType)} }`;
+        return `{ ${comment}\nconst ${p} = ${cur};\nconst ${next} = ${body};\n${this.step(steps, k + 1, next, outType, time)} }`;
       case "filter":
-        return `{ ${comment}\nconst ${p} = ${cur};\nif (!(${body})) continue;\n${this.step(steps, k + 1, cur, outType)} }`;
+        return `{ ${comment}\nconst ${p} = ${cur};\nif (!(${body})) continue;\n${this.step(steps, k + 1, cur, outType, time)} }`;
       case "flatMap":
-        return `{ ${comment}\nconst ${p} = ${cur};\nfor (const ${next} of ${body}) {\n${this.step(steps, k + 1, next, outType)} } }`;
+        return `{ ${comment}\nconst ${p} = ${cur};\nfor (const ${next} of ${body}) {\n${this.step(steps, k + 1, next, outType, time)} } }`;
       case "keyBy":
-        return `{ ${comment}\nconst ${p} = ${cur};\n$out.emitKeyed(${body}, ${cur}, $i); }`;
+        return `{ ${comment}\nconst ${p} = ${cur};\n${time ? `$out.emitKeyedAt(${body}, ${cur}, ${time});` : `$out.emitKeyed(${body}, ${cur}, $i);`} }`;
+      case "watermark": {
+        // The record's event time; a record without one is reported here and skipped.
+        const where = JSON.stringify(this.where(s.step.span));
+        return `{ ${comment}, its timestamps
+const ${p} = ${cur};
+let $t: number;
+try {
+  $t = ${body};
+  if (typeof $t !== "number" || !Number.isFinite($t)) throw new Error(\`the timestamp is \${JSON.stringify($t)}, not a number of milliseconds\`);
+} catch ($e) {
+  $out.fail(${cur}, $e, ${where});
+  continue;
+}
+${this.step(steps, k + 1, cur, outType, "$t")} }`;
+      }
       default:
         throw new Error(`internal: ${s.op} in a chain`);
     }
