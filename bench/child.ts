@@ -15,7 +15,16 @@ export type ChildTask =
   /** `out` is the directory the plan's file sink writes; it is cleared before the run. */
   /** A Nexmark query's hand-written loop over `count` bids. */
   | { kind: "nexmark"; query: NexmarkQuery; count: number }
-  | { kind: "plan"; workload: WorkloadId | NexmarkQuery; module: string; out: string; partitions: number; checkpoint?: { intervalMs: number; stateDir: string } }
+  | {
+      kind: "plan";
+      workload: WorkloadId | NexmarkQuery;
+      module: string;
+      out: string;
+      partitions: number;
+      checkpoint?: { intervalMs: number; stateDir: string };
+      /** Plan modules to load and run first (bench/others.ts), in this process, before the measured run. */
+      others?: string[];
+    }
   | { kind: "compile"; file: string; repeat: number };
 
 export interface ChildResult {
@@ -42,6 +51,11 @@ async function main(task: ChildTask): Promise<ChildResult> {
       return { ms: performance.now() - t0, checksum, maxRssKb: process.resourceUsage().maxRSS };
     }
     case "plan": {
+      for (const other of task.others ?? []) {
+        const job = new Job((await import(pathToFileURL(other).href)) as PlanModule);
+        await job.open();
+        await job.run();
+      }
       const mod = (await import(pathToFileURL(task.module).href)) as PlanModule;
       rmSync(task.out, { recursive: true, force: true });
       if (task.checkpoint) rmSync(task.checkpoint.stateDir, { recursive: true, force: true });

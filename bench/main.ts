@@ -15,6 +15,7 @@ import { hasErrors } from "../compiler/diagnostics/diagnostic.js";
 import { median, type ChildResult, type ChildTask } from "./child.js";
 import { corpus } from "./corpus.js";
 import { NEXMARK, NEXMARK_QUERIES } from "./nexmark.js";
+import { otherPrograms } from "./others.js";
 import { renderMarkdown, renderSvg, type LspReport, type Report, type Row, type WorkloadReport } from "./report.js";
 import { w1Flow, w2Flow, w3EventTimeFlow, w3ProcessingTimeFlow, type LibraryContender, type WorkloadId } from "./workloads.js";
 
@@ -38,6 +39,7 @@ type Section = (typeof ALL)[number];
 export const CONTENDER_NAMES: Record<string, string> = {
   hand: "hand-written loop",
   plan: "compiled .flow plan",
+  plan20: "compiled plan, after 20 other plans",
   rxjs: "RxJS 7",
   streams: "Node streams (object mode)",
   highland: "highland 2",
@@ -198,6 +200,9 @@ async function main(): Promise<number> {
     const w2Corpus = flags.only.has("W2") || flags.only.has("W4") || flags.only.has("W5") ? await corpus(flags.data, sizes.w2Bytes, 7) : "";
     const libraries: LibraryContender[] = ["rxjs", "streams", "highland"];
 
+    // The 20 other plans the plan20 runs load first (compiled once).
+    let others: string[] | undefined;
+    const otherModules = async () => (others ??= await Promise.all(otherPrograms(join(work, "others-out")).map((text, i) => compileProgram(work, `other${i}`, text))));
     const standard = async (id: WorkloadId, title: string, flowText: string, count: number, records: (hand: ChildResult) => number, notes: string[]) => {
       process.stderr.write(`${id}: ${title}\n`);
       const out = join(work, `${id}-out`);
@@ -206,6 +211,7 @@ async function main(): Promise<number> {
       const contenders: Contender[] = [
         { id: "hand", task: { kind: "library", workload: id, contender: "hand", input } },
         { id: "plan", task: { kind: "plan", workload: id, module, out, partitions: 1 } },
+        { id: "plan20", task: { kind: "plan", workload: id, module, out, partitions: 1, others: await otherModules() } },
         ...libraries.map((c): Contender => ({ id: c, task: { kind: "library", workload: id, contender: c, input } })),
       ];
       const results = await measure(id, contenders, flags.rounds);
