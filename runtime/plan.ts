@@ -3,7 +3,7 @@
 // (the specialised code the plan's nodes name). The runtime reads only such a module.
 import type { FlowType } from "./types.js";
 
-export const PLAN_VERSION = 2;
+export const PLAN_VERSION = 3;
 
 /** Where a node came from in the .flow file (1-based). */
 export interface SourceLoc {
@@ -163,20 +163,19 @@ export type WindowSpec =
 
 // ---------------------------------------------------------------- the generated code's interface
 
-/** Receives what a chain emits. */
+/** Receives what a chain made of a batch. */
 export interface Collector<O> {
-  /** `index`: the position in the chain's input of the record this value came from (its event time). */
-  emit(value: O, index: number): void;
-  /** Emit with a key (a chain ending in keyBy); the key decides the partition. */
-  emitKeyed(key: unknown, value: O, index: number): void;
-  /** Emit with the event time a `watermark` step of the chain computed. */
-  emitAt(value: O, time: number): void;
-  emitKeyedAt(key: unknown, value: O, time: number): void;
+  /**
+   * The chain's output: the first `n` elements of `values` (and of `keys` when the chain ends in
+   * keyBy, of `times` with event time). The arrays are the chain's to give: the runtime keeps them.
+   */
+  done(values: O[], keys: unknown[] | null, times: number[] | null, n: number): void;
   /** A record failed inside the chain (for example an imported function threw): report it, skip it. */
   fail(record: unknown, error: unknown, where: string): void;
 }
 
-export type ChainFn<I = any, O = any> = (input: readonly I[], out: Collector<O>) => void;
+/** A fused chain: `times` are the input's event times (null without), one per input record. */
+export type ChainFn<I = any, O = any> = (input: readonly I[], times: readonly number[] | null, out: Collector<O>) => void;
 export type ValueFn<I = any> = (value: I) => number;
 export type ReduceFn<T = any> = (a: T, b: T) => T;
 

@@ -246,7 +246,7 @@ export class Job {
       case "chain": {
         const fn = fns[node.fn];
         if (typeof fn !== "function") throw new JobError(`the plan module has no function ${node.fn}`);
-        return { op: new ChainOperator(fn as ChainFn, ctx, node.keyed, node.steps.some((s) => s.op === "watermark")) };
+        return { op: new ChainOperator(fn as ChainFn, ctx) };
       }
       case "aggregate": {
         const where = `${node.loc.file}:${node.loc.line}`;

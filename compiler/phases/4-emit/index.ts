@@ -299,14 +299,21 @@ export function ${f.name}($entries: Map<KeyId, AggregateEntry>, $keys: readonly 
 
   /**
    * One loop over the batch; each operator is a block nested in the previous one, so a filter is a
-   * `continue` and a flatMap an inner loop. A record whose code throws is reported and skipped.
+   * `continue` and a flatMap an inner loop. A record whose code throws is reported and skipped. The
+   * function fills its output arrays itself (values, keys after a keyBy, times with event time) and
+   * hands them over once: the stores are this pipeline's own, monomorphic code.
    */
   private chain(f: FunctionSpec & { kind: "chain" }): string {
     const steps = f.steps;
+    const stamps = steps.some((s) => s.op === "watermark");
     const body = this.step(steps, 0, "$r0", f.outputType);
     const first = steps[0]!.step.span;
+    const outType = wrapArrayElem(tsType(f.outputType));
     return `// ${steps.map((s) => s.op).join(" → ")}, fused (${this.where(first)}${steps.length > 1 ? `-${this.planned.checked.file.position(steps[steps.length - 1]!.step.span.start).line}` : ""})
-export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}[], $out: Collector<${tsType(f.outputType)}>): void {
+export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}[], $times: readonly number[] | null, $out: Collector<${tsType(f.outputType)}>): void {
+  const $values = new Array<${outType}>($input.length);${f.keyed ? "\n  const $keys = new Array<unknown>($input.length);" : ""}
+  const $outTimes = ${stamps ? "new Array<number>($input.length)" : "$times === null ? null : new Array<number>($input.length)"};
+  let $n = 0;
   for (let $i = 0; $i < $input.length; $i++) {
     const $r0 = $input[$i]!;
     try {
@@ -315,12 +322,15 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
       $out.fail($r0, $e, ${JSON.stringify(this.where(first))});
     }
   }
+  $out.done($values, ${f.keyed ? "$keys" : "null"}, $outTimes, $n);
 }`;
   }
 
   /** `time`: the variable holding the record's event time once a `watermark` step computed it. */
   private step(steps: OpStream[], k: number, cur: string, outType: FlowType, time: string | null = null): string {
-    if (k === steps.length) return time ? `$out.emitAt(${cur}, ${time});` : `$out.emit(${cur}, $i);`;
+    // Without a watermark step, an output keeps the time of the input it came from, if it had one.
+    const stamp = time ? `$outTimes![$n] = ${time};` : "if ($outTimes !== null) $outTimes[$n] = $times![$i]!;";
+    if (k === steps.length) return `$values[$n] = ${cur};\n${stamp}\n$n++;`;
     const s = steps[k]!;
     const l = s.lambda!;
     const p = mangle(l.params[0]!.name);
@@ -335,7 +345,7 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
       case "flatMap":
         return `{ ${comment}\nconst ${p} = ${cur};\nfor (const ${next} of ${body}) {\n${this.step(steps, k + 1, next, outType, time)} } }`;
       case "keyBy":
-        return `{ ${comment}\nconst ${p} = ${cur};\n${time ? `$out.emitKeyedAt(${body}, ${cur}, ${time});` : `$out.emitKeyed(${body}, ${cur}, $i);`} }`;
+        return `{ ${comment}\nconst ${p} = ${cur};\n$keys[$n] = ${body};\n$values[$n] = ${cur};\n${stamp}\n$n++; }`;
       case "watermark": {
         // The record's event time; a record without one is reported here and skipped.
         const where = JSON.stringify(this.where(s.step.span));
