@@ -125,7 +125,7 @@ describe("generated accumulator code", () => {
               sawFailure ||= generic.failures.length > 0;
               sawResult ||= generic.fired.length > 0;
             }),
-            { numRuns: 60, seed: 7 },
+            { numRuns: 25, seed: 7 },
           );
           expect(sawResult).toBe(true);
           if (aggregate.includes("check(")) expect(sawFailure).toBe(true);
