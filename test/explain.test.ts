@@ -187,6 +187,29 @@ describe("svg", () => {
   }
 });
 
+describe("a watermark fused into the chain before it", () => {
+  it("shows the chain's steps and the key of the exchange after the watermark node", () => {
+    const text = `type E = { k: string, ts: int }
+source events: E = stdin()
+
+events
+  |> map(e => { k: e.k, ts: e.ts })
+  |> watermark(e => e.ts, delay: 1s)
+  |> keyBy(e => e.k)
+  |> window(tumbling(10s))
+  |> count()
+  |> sink stdout()
+`;
+    const r = planOnly(new SourceFile("fused.flow", text));
+    const x = explain(r.planned!);
+    const chain = x.nodes.find((n) => n.kind === "chain")!;
+    expect(chain.operators.map((o) => o.op)).toEqual(["map", "watermark", "keyBy"]);
+    const wm = x.nodes.find((n) => n.kind === "watermark")!;
+    expect(x.edges.find((e) => e.from === chain.id)).toMatchObject({ to: wm.id, partitioning: "forward", exchange: false });
+    expect(x.edges.find((e) => e.from === wm.id)).toMatchObject({ partitioning: "hash", key: { text: "e => e.k", type: "string" } });
+  });
+});
+
 describe("flowc explain", () => {
   const tmp = mkdtempSync(join(tmpdir(), "flowc-explain-"));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -159,6 +159,11 @@ export function explain(planned: PlannedProgram, opts: ExplainOptions = {}): Exp
   const byId = new Map(plan.nodes.map((n) => [n.id, n]));
 
   const keyOf = (n: PlanNode): ExplainEdge["key"] => {
+    // A watermark after a keyed chain that computes its timestamps passes the chain's keys on.
+    if (n.kind === "watermark" && n.fn === undefined && n.keyed) {
+      const chain = byId.get(n.inputs[0]?.from ?? "");
+      return chain ? keyOf(chain) : null;
+    }
     if (n.kind !== "chain") return null;
     const last = chains.get(n.fn)?.steps.at(-1);
     if (!last || last.op !== "keyBy" || !last.lambda) return null;
