@@ -55,28 +55,14 @@ export function lineFormatter(format: TextFormat, type: FlowType): (value: unkno
  */
 export function jsonFormatter(type: FlowType): (value: unknown) => string {
   const generic = (v: unknown) => JSON.stringify(v) ?? "null";
-  const scalar = (t: FlowType): string | null => {
-    switch (t.kind) {
-      case "int":
-      case "float":
-      case "timestamp":
-      case "duration":
-        return "n";
-      case "string":
-      case "bool":
-        return "j";
-      case "optional":
-        return scalar(t.inner);
-      default:
-        return null;
-    }
-  };
-  if (type.kind === "int" || type.kind === "float" || type.kind === "timestamp" || type.kind === "duration") return (v) => (typeof v === "number" ? jsonNumber(v) : generic(v));
+  const numeric = (t: FlowType): boolean =>
+    t.kind === "int" || t.kind === "float" || t.kind === "timestamp" || t.kind === "duration" || (t.kind === "optional" && numeric(t.inner));
+  if (numeric(type)) return (v) => (typeof v === "number" ? jsonNumber(v) : generic(v));
   // (`v["__proto__"]` would read the prototype, not a field.)
   if (type.kind !== "record" || type.fields.length === 0 || type.fields.some((f) => f.name === "__proto__")) return generic;
   // One function per record type: `x.f` loads at fixed names, which a loop over the fields would not give.
   const parts = type.fields.map((f, i) => {
-    const fmt = scalar(f.type) === "n" ? `(typeof x${i} === "number" ? n(x${i}) : j(x${i}))` : `j(x${i})`;
+    const fmt = numeric(f.type) ? `(typeof x${i} === "number" ? n(x${i}) : j(x${i}))` : `j(x${i})`;
     return `const x${i} = v[${JSON.stringify(f.name)}];
 if (x${i} !== undefined) { s += (s === "" ? "" : ",") + ${JSON.stringify(`${JSON.stringify(f.name)}:`)} + ${fmt}; }`;
   });

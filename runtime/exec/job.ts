@@ -565,10 +565,10 @@ function toJobError(e: unknown): unknown {
   return e;
 }
 
-/** Compiles nothing: runs an already-imported plan module to completion. */
 /** How long a source pumps batches before it lets timers and I/O run (ms). */
 const TURN_MS = 10;
 
+/** Compiles nothing: runs an already-imported plan module to completion. */
 export async function runPlan(mod: PlanModule, opts: RunOptions = {}): Promise<RunSummary> {
   const job = new Job(mod, opts);
   await job.open();

@@ -83,6 +83,11 @@ function simple(spec: SimpleAggregate, field: string, fns: Fns): Accumulator {
   }
 }
 
+/** An accumulator to keep in a snapshot while the live one goes on changing: numbers as they are, arrays copied. */
+export function copyAcc(acc: unknown): unknown {
+  return typeof acc === "object" && acc !== null ? structuredClone(acc) : acc;
+}
+
 /** Name of the output field of a simple aggregate. */
 export function resultField(spec: SimpleAggregate): string {
   return spec.kind === "reduce" ? "value" : spec.kind;

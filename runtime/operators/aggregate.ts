@@ -4,7 +4,7 @@
 import { keyGroupOf, keyId } from "../exec/keys.js";
 import type { Batch } from "../exec/messages.js";
 import type { AggregateSpec } from "../plan.js";
-import { accumulatorFor, type Accumulator } from "./accumulators.js";
+import { accumulatorFor, copyAcc, type Accumulator } from "./accumulators.js";
 import type { Operator, OperatorContext, OperatorState } from "./operator.js";
 
 interface Entry {
@@ -68,7 +68,7 @@ export class AggregateOperator implements Operator {
 
   snapshot(): OperatorState {
     const keyGroups: Record<number, unknown[]> = {};
-    for (const [id, e] of this.entries) (keyGroups[keyGroupOf(id, this.ctx.keyGroups)] ??= []).push([null, e.key, typeof e.acc === "object" && e.acc !== null ? structuredClone(e.acc) : e.acc]);
+    for (const [id, e] of this.entries) (keyGroups[keyGroupOf(id, this.ctx.keyGroups)] ??= []).push([null, e.key, copyAcc(e.acc)]);
     return { operator: this.id, keyGroups };
   }
 

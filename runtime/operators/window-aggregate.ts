@@ -7,27 +7,22 @@
 import { Output } from "../exec/output.js";
 import { keyGroupOf, keyId } from "../exec/keys.js";
 import type { Batch } from "../exec/messages.js";
-import type { AggregateSpec, FoldContext, FoldFn, WindowSpec } from "../plan.js";
-import { accumulatorFor, type Accumulator } from "./accumulators.js";
+import type { AggregateEntry, AggregateSpec, FoldContext, FoldFn, KeyId, WindowSpec } from "../plan.js";
+import { accumulatorFor, copyAcc, type Accumulator } from "./accumulators.js";
 import { LateElements } from "./late.js";
 import type { Operator, OperatorContext, OperatorState } from "./operator.js";
 
 type Sized = WindowSpec & { kind: "tumbling" | "sliding" };
-
-interface Entry {
-  key: unknown;
-  acc: unknown;
-}
 
 export class WindowAggregateOperator implements Operator {
   readonly lateOutput: Output | undefined;
   private readonly acc: Accumulator;
   private readonly late: LateElements;
   /** Window start → key id → entry. */
-  private readonly windows = new Map<number, Map<string | number | boolean, Entry>>();
+  private readonly windows = new Map<number, Map<KeyId, AggregateEntry>>();
   private watermark = -Infinity;
   /** The tumbling window the last record went to: consecutive records mostly share one. */
-  private last: { start: number; entries: Map<string | number | boolean, Entry> } | null = null;
+  private last: { start: number; entries: Map<KeyId, AggregateEntry> } | null = null;
   /** The plan's generated accumulator code, when it has one (plans of flowc 0.1 before it do not). */
   private readonly fold: FoldFn | null;
   private readonly foldCtx: FoldContext;
@@ -125,7 +120,7 @@ export class WindowAggregateOperator implements Operator {
     }
   }
 
-  private update(entries: Map<string | number | boolean, Entry>, key: unknown, value: unknown): void {
+  private update(entries: Map<KeyId, AggregateEntry>, key: unknown, value: unknown): void {
     const id = keyId(key);
     const e = entries.get(id);
     try {
@@ -137,7 +132,7 @@ export class WindowAggregateOperator implements Operator {
     }
   }
 
-  private entriesOf(start: number): Map<string | number | boolean, Entry> {
+  private entriesOf(start: number): Map<KeyId, AggregateEntry> {
     let m = this.windows.get(start);
     if (m === undefined) this.windows.set(start, (m = new Map()));
     return m;
@@ -180,7 +175,7 @@ export class WindowAggregateOperator implements Operator {
   snapshot(): OperatorState {
     const keyGroups: Record<number, unknown[]> = {};
     for (const [start, entries] of this.windows) {
-      for (const [id, e] of entries) (keyGroups[keyGroupOf(id, this.ctx.keyGroups)] ??= []).push([start, e.key, typeof e.acc === "object" && e.acc !== null ? structuredClone(e.acc) : e.acc]);
+      for (const [id, e] of entries) (keyGroups[keyGroupOf(id, this.ctx.keyGroups)] ??= []).push([start, e.key, copyAcc(e.acc)]);
     }
     return { operator: this.id, keyGroups };
   }

@@ -8,7 +8,7 @@ import { Output } from "../exec/output.js";
 import { keyGroupOf, keyId } from "../exec/keys.js";
 import type { Batch } from "../exec/messages.js";
 import type { AggregateSpec, WindowSpec } from "../plan.js";
-import { accumulatorFor, type Accumulator } from "./accumulators.js";
+import { accumulatorFor, copyAcc, type Accumulator } from "./accumulators.js";
 import { LateElements } from "./late.js";
 import { MinHeap } from "./min-heap.js";
 import type { Operator, OperatorContext, OperatorState } from "./operator.js";
@@ -141,7 +141,7 @@ export class SessionAggregateOperator implements Operator {
     const keyGroups: Record<number, unknown[]> = {};
     for (const [id, ks] of this.keys) {
       const list = (keyGroups[keyGroupOf(id, this.ctx.keyGroups)] ??= []);
-      for (const s of ks.sessions) list.push([ks.key, s.start, s.end, structuredClone(s.acc)]);
+      for (const s of ks.sessions) list.push([ks.key, s.start, s.end, copyAcc(s.acc)]);
     }
     return { operator: this.id, keyGroups };
   }

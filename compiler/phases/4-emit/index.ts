@@ -375,21 +375,10 @@ function constLiteral(v: ConstValue): string {
   return JSON.stringify(v);
 }
 
-/** The `typeof` of a key of this type when it is a primitive (used as a Map key as it is). */
+/** The `typeof` of a key of this type when it is a primitive (used as a Map key as it is): its TypeScript type's name. */
 function primitiveTypeof(t: FlowType): string | null {
-  switch (t.kind) {
-    case "int":
-    case "float":
-    case "timestamp":
-    case "duration":
-      return "number";
-    case "string":
-      return "string";
-    case "bool":
-      return "boolean";
-    default:
-      return null;
-  }
+  const ts = tsType(t);
+  return ts === "number" || ts === "string" || ts === "boolean" ? ts : null;
 }
 
 function wrapArrayElem(t: string): string {
