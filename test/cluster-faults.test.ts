@@ -398,6 +398,9 @@ function matrix(n: number): void {
         expect(r.status).toMatch(/: ENOSPC: no space left on device/);
         expect(r.status).not.toMatch(/\n\s+at /);
         expect(t.fleet.all.every((w) => w.proc.exitCode === null && w.proc.signalCode === null), "no worker died").toBe(true);
+        // Each worker removes what it staged once it sees the job failed, which may be just after
+        // `submit --wait` saw it: up to 5 s.
+        for (let i = 0; i < 100 && SINKS.some((s) => staged(join(t.dir, "out", s)).length > 0); i++) await new Promise((r) => setTimeout(r, 50));
         for (const s of SINKS) {
           const out = join(t.dir, "out", s);
           expect(existsSync(out) ? published(out) : [], s).toEqual([]);
