@@ -36,6 +36,8 @@ export interface ChildResult {
   coldMs?: number;
   /** With checkpoints: per completed checkpoint, how long the record path stood still (ms). */
   pauses?: number[];
+  /** With checkpoints: per completed checkpoint, the longest stretch writing its state held the thread (ms). */
+  stalls?: number[];
 }
 
 async function main(task: ChildTask): Promise<ChildResult> {
@@ -76,7 +78,7 @@ async function main(task: ChildTask): Promise<ChildResult> {
         for (const line of readFileSync(join(task.out, f), "utf8").split("\n")) if (line !== "") rows.push(JSON.parse(line) as Record<string, unknown>);
       }
       const checksum = task.workload.startsWith("q") ? NEXMARK[task.workload as NexmarkQuery].checksum(rows) : planChecksum(task.workload as WorkloadId, rows);
-      return { ms, checksum, maxRssKb, ...(ckpt ? { pauses: ckpt.stats.pauses } : {}) };
+      return { ms, checksum, maxRssKb, ...(ckpt ? { pauses: ckpt.stats.pauses, stalls: ckpt.stats.stalls } : {}) };
     }
     case "compile": {
       // Imported here only: the compiler's dependencies would otherwise count in every run's memory.

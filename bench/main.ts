@@ -296,6 +296,7 @@ async function main(): Promise<number> {
           overhead: pairedRatio(results, "checkpointed", "plain"),
           checkpointsPerRun: median(checkpointed.map((r) => r.pauses?.length ?? 0)),
           pauses: checkpointed.flatMap((r) => r.pauses ?? []),
+          stalls: checkpointed.flatMap((r) => r.stalls ?? []),
           peakRssMb: { plain: Math.max(...plain.map((r) => r.maxRssKb)) / 1024, checkpointed: Math.max(...checkpointed.map((r) => r.maxRssKb)) / 1024 },
           checksumOk: [...plain, ...checkpointed].every((r) => r.checksum === plain[0]!.checksum),
         });

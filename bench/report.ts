@@ -50,6 +50,8 @@ export interface CheckpointReport {
   checkpointsPerRun: number;
   /** Over all completed checkpoints of all rounds: how long the record path stood still (ms). */
   pauses: number[];
+  /** Over all completed checkpoints of all rounds: the longest stretch reading or writing the state held the thread (ms). */
+  stalls: number[];
   peakRssMb: { plain: number; checkpointed: number };
   checksumOk: boolean;
 }
@@ -115,7 +117,9 @@ function targets(r: Report): Target[] {
   out.push({ text: "W4: time with 1 partition / time with 2 ≥ 1.6×", measured: p2 === undefined ? undefined : 1 / p2, atLeast: 1.6 });
   for (const c of r.checkpoints) {
     out.push({ text: `W5 ${c.id}: checkpoint overhead ≤ 5%`, measured: (c.overhead - 1) * 100, atMost: 5, unit: "percent" });
-    out.push({ text: `W5 ${c.id}: barrier pause p99 ≤ 10 ms`, measured: percentile(c.pauses, 99), atMost: 10, unit: "ms" });
+    // The longest the records stood still for a checkpoint: at the barrier, or in one stretch of writing its state.
+    const held = c.pauses.map((p, i) => Math.max(p, c.stalls[i] ?? 0));
+    out.push({ text: `W5 ${c.id}: barrier pause p99 ≤ 10 ms (the longer of the pause at the barrier and the longest stretch writing the state)`, measured: percentile(held, 99), atMost: 10, unit: "ms" });
   }
   if (r.lsp) out.push({ text: "W6: diagnostics after an edit, p95 ≤ 50 ms (the language server's own target)", measured: r.lsp.p95, atMost: 50, unit: "ms" });
   return out;
@@ -168,17 +172,19 @@ export function renderMarkdown(r: Report): string {
     L.push(
       "The same compiled plan run without checkpoints and with them (embedded mode: barriers from the sources, operator snapshots written to a state directory in a temporary directory, " +
         "file sink output staged and published per checkpoint), paired per round. *Overhead* is the median of the per-round ratio of the two times. " +
-        "The *pause* of a checkpoint is the time the record path stood still for it: injecting the barrier, every operator's snapshot, the sinks' pre-commit, summed " +
-        "(the embedded runtime runs its tasks on one thread, so this is the stall); p99 is by nearest rank over every checkpoint of every round (with fewer than 100 checkpoints, the largest).",
+        "The *pause* of a checkpoint is the time the record path stood still at its barriers: injecting them, every operator's snapshot (a windowed aggregate's is copy on write: it only starts an epoch), the sinks' pre-commit, summed " +
+        "(the embedded runtime runs its tasks on one thread). The state is then read and serialised in stretches with the records going on in between; *longest stretch* is the longest of those per checkpoint, " +
+        "and the rest of that work is in the overhead. p99 is by nearest rank over every checkpoint of every round (with fewer than 100 checkpoints, the largest).",
     );
     L.push("");
-    L.push("| pipeline | without | with | overhead | checkpoints per run | pause p50 | pause p99 | peak RSS without / with | checksums |");
-    L.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    L.push("| pipeline | without | with | overhead | checkpoints per run | pause p50 | pause p99 | longest stretch p99 | peak RSS without / with | checksums |");
+    L.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     for (const c of r.checkpoints) {
       const p50 = percentile(c.pauses, 50);
       const p99 = percentile(c.pauses, 99);
+      const s99 = percentile(c.stalls, 99);
       L.push(
-        `| ${c.title} | ${ms(c.plainMs)} | ${ms(c.checkpointedMs)} | ${((c.overhead - 1) * 100).toFixed(1)}% | ${c.checkpointsPerRun} | ${p50 === undefined ? "—" : ms(p50)} | ${p99 === undefined ? "—" : ms(p99)} | ${c.peakRssMb.plain.toFixed(0)} / ${c.peakRssMb.checkpointed.toFixed(0)} MB | ${c.checksumOk ? "equal" : "**MISMATCH**"} |`,
+        `| ${c.title} | ${ms(c.plainMs)} | ${ms(c.checkpointedMs)} | ${((c.overhead - 1) * 100).toFixed(1)}% | ${c.checkpointsPerRun} | ${p50 === undefined ? "—" : ms(p50)} | ${p99 === undefined ? "—" : ms(p99)} | ${s99 === undefined ? "—" : ms(s99)} | ${c.peakRssMb.plain.toFixed(0)} / ${c.peakRssMb.checkpointed.toFixed(0)} MB | ${c.checksumOk ? "equal" : "**MISMATCH**"} |`,
       );
     }
     L.push("");

@@ -3,7 +3,7 @@
 // (the specialised code the plan's nodes name). The runtime reads only such a module.
 import type { FlowType } from "./types.js";
 
-export const PLAN_VERSION = 3;
+export const PLAN_VERSION = 4;
 
 /** Where a node came from in the .flow file (1-based). */
 export interface SourceLoc {
@@ -189,6 +189,13 @@ export type KeyId = string | number | boolean;
 export interface AggregateEntry {
   key: unknown;
   acc: unknown;
+  /**
+   * The checkpoint epoch in which the entry was made or last saved: a snapshot is taken while the
+   * records go on (copy on write), so the first change in an epoch first keeps `old`.
+   */
+  v: number;
+  /** The accumulator as it was when the epoch `v` began; undefined when the entry was made in it. */
+  old?: unknown;
 }
 
 /** What a FoldFn needs from the runtime. */
@@ -197,6 +204,14 @@ export interface FoldContext {
   keyId(key: unknown): KeyId;
   /** A record whose aggregate code threw: report it; the fold skips it, leaving the state as it was. */
   fail(record: unknown, error: unknown): void;
+  /**
+   * The current checkpoint epoch. Before the first change of an entry whose `v` differs, the fold
+   * sets `old` to a copy of its accumulator (`copyAcc`) and `v` to the epoch; new entries get
+   * `v: epoch` and no `old`.
+   */
+  readonly epoch: number;
+  /** A copy of an accumulator that the fold's in-place updates do not reach. */
+  copyAcc(acc: unknown): unknown;
 }
 
 /**

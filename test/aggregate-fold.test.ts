@@ -4,6 +4,8 @@
 // results and reports the same failed records. Programs cover every aggregate kind, int, string
 // and record keys, tumbling and sliding windows (a size that is a multiple of the slide and one
 // that is not); the generated code is the one flowc emits, imported from its .js module.
+// Copy-on-write snapshots: a snapshot read a few entries at a time while records go on (windows
+// closing, new keys, changed accumulators) equals one read at once at its barrier.
 import fc from "fast-check";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,7 +16,7 @@ import { compile, SourceFile } from "../compiler/index.js";
 import { keyGroupRange } from "../runtime/exec/keys.js";
 import type { Batch } from "../runtime/exec/messages.js";
 import { Output } from "../runtime/exec/output.js";
-import type { OperatorContext } from "../runtime/operators/operator.js";
+import { PENDING, stateText, type OperatorContext, type OperatorState } from "../runtime/operators/operator.js";
 import { WindowAggregateOperator } from "../runtime/operators/window-aggregate.js";
 import type { AggregateNode, PlanModule } from "../runtime/plan.js";
 
@@ -74,8 +76,12 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ watermark: fc.nat(60_000) }) },
 );
 
-/** Runs the operator over the steps; returns what it emitted (sorted within each firing) and the failures. */
-function run(mod: PlanModule, node: AggregateNode, keyOf: (e: Event) => unknown, steps: Step[], withFold: boolean) {
+/**
+ * Runs the operator over the steps; returns what it emitted (sorted within each firing) and the failures.
+ * `snapshots`: before each step, whether to snapshot, and then how to read it: at once (`now`), or a
+ * few entries before each later step (`later`); the texts of the snapshots are collected.
+ */
+function run(mod: PlanModule, node: AggregateNode, keyOf: (e: Event) => unknown, steps: Step[], withFold: boolean, snapshots?: { at: boolean[]; read: "now" | "later"; texts: string[] }) {
   const fired: string[][] = [];
   const failures: string[] = [];
   const out = new Output(128);
@@ -90,7 +96,15 @@ function run(mod: PlanModule, node: AggregateNode, keyOf: (e: Event) => unknown,
   };
   const op = new WindowAggregateOperator(node.id, "p.flow:9", node.aggregate, node.window as never, mod.functions, ctx, false, withFold ? node.fold : undefined);
   let time = 0;
-  for (const s of steps) {
+  let pending: OperatorState | undefined;
+  const taken: OperatorState[] = [];
+  for (const [i, s] of steps.entries()) {
+    if (snapshots?.at[i]) {
+      const state = op.snapshot();
+      if (snapshots.read === "now") snapshots.texts.push(JSON.stringify(state));
+      else taken.push((pending = state));
+    }
+    if (pending?.[PENDING]?.(Infinity, 2)) pending = undefined;
     if ("watermark" in s) {
       time = Math.max(time, s.watermark);
       op.onWatermark(time);
@@ -100,6 +114,7 @@ function run(mod: PlanModule, node: AggregateNode, keyOf: (e: Event) => unknown,
     op.process({ values: events, keys: events.map(keyOf), times: events.map((e) => e.ts) }, 0);
   }
   op.onEnd();
+  for (const state of taken) snapshots!.texts.push(JSON.stringify(state));
   // Sorted: in sliding windows the generic code reports record by record, the fold window by window.
   return { fired, failures: failures.sort() };
 }
@@ -133,4 +148,40 @@ describe("generated accumulator code", () => {
       }
     }
   }
+});
+
+describe("copy-on-write snapshots", () => {
+  for (const [aggName, aggregate] of Object.entries(AGGREGATES)) {
+    for (const windowName of ["tumbling", "sliding"] as const) {
+      for (const withFold of [true, false]) {
+        it(`${aggName}, ${windowName}, ${withFold ? "generated" : "generic"} code: read while records go on, the same as read at the barrier`, async () => {
+          const { mod, node } = await load(aggregate, KEYS.int, WINDOWS[windowName]);
+          let sawChange = 0; // snapshots that hold entries
+          fc.assert(
+            fc.property(fc.array(step, { minLength: 1, maxLength: 25 }).chain((steps) => fc.tuple(fc.constant(steps), fc.array(fc.boolean(), { minLength: steps.length, maxLength: steps.length }))), ([steps, at]) => {
+              const now = { at, read: "now" as const, texts: [] as string[] };
+              const later = { at, read: "later" as const, texts: [] as string[] };
+              const a = run(mod, node, (e) => e.k, steps, withFold, now);
+              const b = run(mod, node, (e) => e.k, steps, withFold, later);
+              expect(b).toEqual(a);
+              expect(later.texts).toEqual(now.texts);
+              sawChange += now.texts.filter((t) => Object.keys((JSON.parse(t) as OperatorState).keyGroups).length > 0).length;
+            }),
+            { numRuns: 30, seed: 11 },
+          );
+          expect(sawChange).toBeGreaterThan(0);
+        });
+      }
+    }
+  }
+
+  it("stateText writes what JSON.stringify writes, in stretches", async () => {
+    const keyGroups: Record<number, unknown[]> = {};
+    for (let k = 0; k < 128; k++) keyGroups[k] = Array.from({ length: 200 }, (_, i) => [k * 1000, `key ${i}`, [i, { s: "x\"y" }]]);
+    const state: OperatorState = { operator: "op_1", keyGroups };
+    const slices: number[] = [];
+    expect(await stateText(state, (ms) => slices.push(ms))).toBe(JSON.stringify(state));
+    expect(slices.length).toBeGreaterThan(0);
+    expect(await stateText({ operator: "op_2", keyGroups: {} })).toBe(JSON.stringify({ operator: "op_2", keyGroups: {} }));
+  });
 });

@@ -241,7 +241,7 @@ describe.skipIf(process.platform !== "linux")("a checkpoint under backpressure (
     const declinedWithReason = o.declinedDuringSlow.filter((l) => /checkpoint \d+ declined: \S/.test(l));
     expect.soft(declinedWithReason).toEqual(o.declinedDuringSlow);
     expect.soft(o.completedDuringSlow.size + declinedWithReason.length, `ids seen: ${[...o.completedDuringSlow]}`).toBeGreaterThanOrEqual(3);
-    const m = /checkpoints: +(\d+) completed, (\d+) declined(; pause per barrier p50 [\d.]+ ms, p99 [\d.]+ ms)?\n/.exec(summary);
+    const m = /checkpoints: +(\d+) completed, (\d+) declined(; pause per barrier p50 [\d.]+ ms, p99 [\d.]+ ms; longest stretch writing state p99 [\d.]+ ms)?\n/.exec(summary);
     expect(m, summary).not.toBeNull();
     const [completed, declined] = [Number(m![1]), Number(m![2])];
     expect.soft(completed + declined).toBeGreaterThanOrEqual(o.completedDuringSlow.size + declinedWithReason.length);

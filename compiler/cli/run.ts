@@ -241,7 +241,11 @@ export function renderSummary(name: string, s: RunSummary, io: Io, checkpoints?:
   ];
   if (checkpoints) {
     const p = checkpoints.pauses;
-    const pause = p.length > 0 ? `; pause per barrier p50 ${percentile(p, 0.5).toFixed(2)} ms, p99 ${percentile(p, 0.99).toFixed(2)} ms` : "";
+    const st = checkpoints.stalls;
+    const pause =
+      p.length > 0
+        ? `; pause per barrier p50 ${percentile(p, 0.5).toFixed(2)} ms, p99 ${percentile(p, 0.99).toFixed(2)} ms; longest stretch writing state p99 ${percentile(st, 0.99).toFixed(2)} ms`
+        : "";
     const resumed = checkpoints.resumedFrom === undefined ? "" : ` (resumed from checkpoint ${checkpoints.resumedFrom})`;
     lines.push(`  checkpoints:  ${checkpoints.completed} completed, ${checkpoints.declined} declined${pause}${resumed}`);
   }

@@ -17,7 +17,6 @@
 // attempt that replaced it.
 import { cp, mkdir, readdir, rm } from "node:fs/promises";
 import * as path from "node:path";
-import { setImmediate as yieldToLoop } from "node:timers/promises";
 import type { SinkStaging, SourcePosition, SourceReader, StagedOutput } from "../connectors/api.js";
 import type { Task } from "../exec/task.js";
 import type { OperatorState } from "../operators/operator.js";
@@ -25,7 +24,7 @@ import { SinkOperator } from "../operators/sink.js";
 import type { CheckpointPointer, JobCheckpointConfig } from "../cluster/protocol.js";
 import { checkpointTimeout, formatMs, type CheckpointedJob, type JobCheckpointing } from "./coordinator.js";
 import { commitStagedOutput } from "./staged-file-sink.js";
-import { MANIFEST_VERSION, sha256, verifyCheckpoint, writeDurably, type LoadedCheckpoint, type Manifest } from "./store.js";
+import { MANIFEST_VERSION, sha256, verifyCheckpoint, writeDurably, writeStateFile, type LoadedCheckpoint, type Manifest } from "./store.js";
 import { crashPoint } from "./test-hooks.js";
 
 /** What a worker sends the coordinator once all its tasks passed barrier `id`. */
@@ -289,11 +288,10 @@ export class WorkerCheckpointing implements JobCheckpointing {
       const tasks: Manifest["tasks"] = [];
       for (const [t, state] of r.states) {
         if (!state) continue;
-        await yieldToLoop();
-        const text = JSON.stringify(state);
+        // Read and serialised in stretches: the records go on in between (copy on write).
         const file = `${t.node.id}.${t.partition}.json`;
-        await writeDurably(path.join(dir, file), text);
-        tasks.push({ node: t.node.id, partition: t.partition, file, sha256: sha256(text), bytes: Buffer.byteLength(text) });
+        const written = await writeStateFile(path.join(dir, file), state);
+        tasks.push({ node: t.node.id, partition: t.partition, file, ...written });
       }
       const sinks: Manifest["sinks"] = [];
       for (const [t, p] of r.staged) sinks.push({ node: t.node.id, partition: t.partition, staged: await p });

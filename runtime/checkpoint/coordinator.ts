@@ -67,6 +67,8 @@ interface InFlight {
    * the barrier, the snapshots, the sinks' pre-commit and serialising the state (one thread).
    */
   pause: number;
+  /** The longest stretch reading or serialising a state held the thread (ms). */
+  stall: number;
   injected: Set<Task>;
   positions: Map<Task, SourcePosition | undefined>;
   states: Map<Task, OperatorState | undefined>;
@@ -77,8 +79,17 @@ interface InFlight {
 export interface CheckpointStats {
   completed: number;
   declined: number;
-  /** Per completed checkpoint: how long the record path paused (ms), serialising the state included. */
+  /**
+   * Per completed checkpoint: how long the record path stood still at the barriers (ms): injecting
+   * them, the operators' snapshots (copy on write: a window aggregate only starts an epoch) and the
+   * sinks' pre-commits.
+   */
   pauses: number[];
+  /**
+   * Per completed checkpoint: the longest single stretch in which reading or serialising the state
+   * afterwards held the thread (ms); the records go on between stretches.
+   */
+  stalls: number[];
   /** Per completed checkpoint: from trigger to committed (ms). */
   durations: number[];
   resumedFrom: number | undefined;
@@ -109,7 +120,7 @@ export class CheckpointCoordinator implements JobCheckpointing {
     private readonly opts: CoordinatorOptions,
   ) {
     this.nextId = (opts.resumed?.id ?? 0) + 1;
-    this.stats = { completed: 0, declined: 0, pauses: [], durations: [], resumedFrom: opts.resumed?.id };
+    this.stats = { completed: 0, declined: 0, pauses: [], stalls: [], durations: [], resumedFrom: opts.resumed?.id };
   }
 
   sourceStateDir(node: string, partition: number): string {
@@ -153,7 +164,7 @@ export class CheckpointCoordinator implements JobCheckpointing {
     }
     const sources = this.job.tasks.filter((t) => t.node.kind === "source");
     if (sources.every((t) => this.ended.has(t))) return;
-    this.inFlight = { id: this.nextId++, startedAt: Date.now(), pause: 0, injected: new Set(), positions: new Map(), states: new Map(), staged: new Map(), writing: false };
+    this.inFlight = { id: this.nextId++, startedAt: Date.now(), pause: 0, stall: 0, injected: new Set(), positions: new Map(), states: new Map(), staged: new Map(), writing: false };
     for (const [task, reader] of this.waiting) if (reader.idle?.()) this.beforeRead(task, reader);
   }
 
@@ -250,7 +261,7 @@ export class CheckpointCoordinator implements JobCheckpointing {
       const sources: Manifest["sources"] = [];
       for (const [t, position] of c.positions) if (position) sources.push({ node: t.node.id, partition: t.partition, position });
       const o = this.opts;
-      const digest = await this.store.write({ id, pipeline: o.pipeline, planHash: o.planHash, partitions: o.partitions, keyGroups: o.keyGroups, sources, sinks }, snapshots, (ms) => (c.pause += ms));
+      const digest = await this.store.write({ id, pipeline: o.pipeline, planHash: o.planHash, partitions: o.partitions, keyGroups: o.keyGroups, sources, sinks }, snapshots, (ms) => (c.stall = Math.max(c.stall, ms)));
       crashPoint("after-manifest", id);
       await this.store.publish(id, digest);
       crashPoint("after-pointer", id);
@@ -277,6 +288,7 @@ export class CheckpointCoordinator implements JobCheckpointing {
     this.declinesInARow = 0;
     this.stats.completed++;
     this.stats.pauses.push(c.pause);
+    this.stats.stalls.push(c.stall);
     this.stats.durations.push(Date.now() - c.startedAt);
     if (this.inFlight === c) this.inFlight = null;
   }

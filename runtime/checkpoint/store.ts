@@ -11,9 +11,8 @@
 import { createHash } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, rmdir } from "node:fs/promises";
 import * as path from "node:path";
-import { setImmediate as yieldToLoop } from "node:timers/promises";
 import type { SourcePosition, StagedOutput } from "../connectors/api.js";
-import type { OperatorState } from "../operators/operator.js";
+import { stateChunks, type OperatorState } from "../operators/operator.js";
 import { checkWrite } from "./test-hooks.js";
 
 export const MANIFEST_VERSION = 1;
@@ -45,6 +44,34 @@ export interface LoadedCheckpoint {
 
 export const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
 
+/**
+ * Writes an operator's state as a JSON file and syncs it (through checkWrite, as writeDurably):
+ * read, serialised, hashed and written in stretches of a few milliseconds, the records going on in
+ * between; `slice` is told how long each stretch held the thread.
+ */
+export async function writeStateFile(file: string, state: OperatorState, slice: (ms: number) => void = () => {}): Promise<{ sha256: string; bytes: number }> {
+  const chunks = await stateChunks(state, slice);
+  checkWrite(file);
+  const hash = createHash("sha256");
+  let bytes = 0;
+  const fh = await open(file, "w");
+  try {
+    for (let i = 0; i < chunks.length; i++) {
+      const t0 = performance.now();
+      const data = Buffer.from(chunks[i]!, "utf8");
+      chunks[i] = "";
+      hash.update(data);
+      bytes += data.length;
+      slice(performance.now() - t0);
+      await fh.write(data);
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return { sha256: hash.digest("hex"), bytes };
+}
+
 /** Writes a file and syncs it; every write into the state directory goes through here. */
 export async function writeDurably(file: string, data: string): Promise<void> {
   checkWrite(file);
@@ -66,7 +93,8 @@ export class CheckpointStore {
 
   /**
    * Writes the state files and the manifest of checkpoint `id`; the checkpoint is not completed
-   * until publish(). `stalled` is told how long each task's serialisation kept the thread (ms).
+   * until publish(). `stalled` is told how long each stretch of reading and serialising a task's
+   * state kept the thread (ms); the records go on between stretches.
    */
   async write(meta: Omit<Manifest, "tasks" | "version" | "createdAt">, snapshots: TaskSnapshot[], stalled?: (ms: number) => void): Promise<string> {
     const dir = this.chkDir(meta.id);
@@ -74,14 +102,9 @@ export class CheckpointStore {
     await mkdir(dir, { recursive: true });
     const tasks: Manifest["tasks"] = [];
     for (const s of snapshots) {
-      // Serialising one task at a time, yielding in between, keeps the record path's pauses short.
-      await yieldToLoop();
-      const t0 = performance.now();
-      const text = JSON.stringify(s.state);
-      stalled?.(performance.now() - t0);
       const file = `${s.node}.${s.partition}.json`;
-      await writeDurably(path.join(dir, file), text);
-      tasks.push({ node: s.node, partition: s.partition, file, sha256: sha256(text), bytes: Buffer.byteLength(text) });
+      const written = await writeStateFile(path.join(dir, file), s.state, stalled);
+      tasks.push({ node: s.node, partition: s.partition, file, ...written });
     }
     const manifest: Manifest = { version: MANIFEST_VERSION, ...meta, createdAt: new Date().toISOString(), tasks };
     const text = JSON.stringify(manifest, null, 1);

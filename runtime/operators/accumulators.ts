@@ -83,9 +83,20 @@ function simple(spec: SimpleAggregate, field: string, fns: Fns): Accumulator {
   }
 }
 
-/** An accumulator to keep in a snapshot while the live one goes on changing: numbers as they are, arrays copied. */
+/** An accumulator to keep in a snapshot while the live one goes on changing: numbers as they are, arrays copied (two levels deep). */
 export function copyAcc(acc: unknown): unknown {
-  return typeof acc === "object" && acc !== null ? structuredClone(acc) : acc;
+  if (typeof acc !== "object" || acc === null) return acc;
+  if (!Array.isArray(acc)) return structuredClone(acc);
+  // The layouts above nest arrays two deep (aggregate({...}) of avg or reduce), which the generated
+  // code changes in place; the values a reduce keeps are cloned (an imported function may change them).
+  const out = new Array<unknown>(acc.length);
+  for (let i = 0; i < acc.length; i++) {
+    const x: unknown = acc[i];
+    if (typeof x !== "object" || x === null) out[i] = x;
+    else if (!Array.isArray(x)) out[i] = structuredClone(x);
+    else out[i] = x.map((y: unknown) => (typeof y === "object" && y !== null ? structuredClone(y) : y));
+  }
+  return out;
 }
 
 /** Name of the output field of a simple aggregate. */

@@ -8,6 +8,107 @@ export interface OperatorState {
   operator: string;
   /** key group → entries (operator-specific, structured-clone/JSON-safe). */
   keyGroups: Record<number, unknown[]>;
+  /**
+   * A snapshot read after its barrier, while records go on (the operator keeps what it changes
+   * meanwhile: copy on write): each call adds entries to `keyGroups` for about `budgetMs` and says
+   * whether it is complete (`entries`: at most that many more, for tests). Absent once complete;
+   * read it through `stateText` or `settleState`.
+   */
+  [PENDING]?: (budgetMs: number, entries?: number) => boolean;
+}
+
+export const PENDING: unique symbol = Symbol("pending snapshot");
+
+/** Makes a snapshot complete now, in one go (tests; a snapshot the next barrier overtakes). */
+export function settleState<S extends OperatorState | undefined>(state: S): S {
+  const read = state?.[PENDING];
+  if (state && read) {
+    while (!read(Infinity));
+    delete state[PENDING];
+  }
+  return state;
+}
+
+/**
+ * A snapshot that `read` completes later (see OperatorState[PENDING]); JSON.stringify of it reads
+ * the rest at once.
+ */
+export function pendingState(operator: string, keyGroups: Record<number, unknown[]>, read: (budgetMs: number, entries?: number) => boolean): OperatorState {
+  const state: OperatorState = { operator, keyGroups, [PENDING]: read };
+  Object.defineProperty(state, "toJSON", {
+    enumerable: false,
+    value: () => {
+      settleState(state);
+      return { operator, keyGroups };
+    },
+  });
+  return state;
+}
+
+/** How long one stretch of reading or writing a snapshot may keep the thread from the records. */
+export const SNAPSHOT_SLICE_MS = 3;
+
+/**
+ * The JSON text of a state (what JSON.stringify(settleState(state)) gives) in pieces, made in
+ * stretches of about SNAPSHOT_SLICE_MS with a turn of the event loop before each, so the records go
+ * on in between. `slice` is told how long each stretch held the thread. The pieces are written one
+ * by one (joining a large state's text would be one long stretch again).
+ */
+export async function stateChunks(state: OperatorState, slice: (ms: number) => void = () => {}): Promise<string[]> {
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const read = state[PENDING];
+  if (read) {
+    for (;;) {
+      await turn();
+      const t0 = performance.now();
+      const done = read(SNAPSHOT_SLICE_MS);
+      slice(performance.now() - t0);
+      if (done) break;
+    }
+    delete state[PENDING];
+  }
+  await turn();
+  let t0 = performance.now();
+  const { keyGroups, ...rest } = state;
+  const head = JSON.stringify(rest);
+  if (typeof keyGroups !== "object" || keyGroups === null || head === "{}") {
+    const text = JSON.stringify(state);
+    slice(performance.now() - t0);
+    return [text];
+  }
+  const chunks: string[] = [];
+  let piece = `${head.slice(0, -1)},"keyGroups":{`;
+  let first = true;
+  for (const kg of Object.keys(keyGroups)) {
+    const entries = keyGroups[Number(kg)];
+    piece += `${first ? "" : ","}${JSON.stringify(kg)}:`;
+    first = false;
+    if (!Array.isArray(entries)) {
+      piece += JSON.stringify(entries);
+      continue;
+    }
+    // A key group's entries a few hundred at a time: a million keys make key groups of thousands.
+    piece += "[";
+    for (let i = 0; i < entries.length; i += 256) {
+      if (performance.now() - t0 >= SNAPSHOT_SLICE_MS) {
+        chunks.push(piece);
+        piece = "";
+        slice(performance.now() - t0);
+        await turn();
+        t0 = performance.now();
+      }
+      piece += `${i === 0 ? "" : ","}${JSON.stringify(entries.slice(i, i + 256)).slice(1, -1)}`;
+    }
+    piece += "]";
+  }
+  chunks.push(piece + "}}");
+  slice(performance.now() - t0);
+  return chunks;
+}
+
+/** stateChunks joined (tests, small states). */
+export async function stateText(state: OperatorState, slice?: (ms: number) => void): Promise<string> {
+  return (await stateChunks(state, slice)).join("");
 }
 
 export interface OperatorContext {

@@ -10,7 +10,7 @@ import type { Batch } from "../exec/messages.js";
 import type { AggregateEntry, AggregateSpec, FoldContext, FoldFn, KeyId, WindowSpec } from "../plan.js";
 import { accumulatorFor, copyAcc, type Accumulator } from "./accumulators.js";
 import { LateElements } from "./late.js";
-import type { Operator, OperatorContext, OperatorState } from "./operator.js";
+import { pendingState, settleState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
 
 type Sized = WindowSpec & { kind: "tumbling" | "sliding" };
 
@@ -25,7 +25,14 @@ export class WindowAggregateOperator implements Operator {
   private last: { start: number; entries: Map<KeyId, AggregateEntry> } | null = null;
   /** The plan's generated accumulator code, when it has one (plans of flowc 0.1 before it do not). */
   private readonly fold: FoldFn | null;
-  private readonly foldCtx: FoldContext;
+  private readonly foldCtx: FoldContext & { epoch: number };
+  /**
+   * Checkpoint epoch: a snapshot starts the next one and reads the entries afterwards, a slice at a
+   * time; an entry changed in the new epoch keeps its accumulator from before in `old`.
+   */
+  private epoch = 0;
+  /** The last snapshot, while it is still being read. */
+  private reading: OperatorState | undefined;
 
   constructor(
     private readonly id: string,
@@ -42,7 +49,7 @@ export class WindowAggregateOperator implements Operator {
     const fold = foldName === undefined ? undefined : fns[foldName];
     if (foldName !== undefined && typeof fold !== "function") throw new Error(`internal: the plan module has no function ${foldName}`);
     this.fold = (fold as FoldFn | undefined) ?? null;
-    this.foldCtx = { keyId, fail: (record, error) => ctx.fail(record, error, where) };
+    this.foldCtx = { keyId, fail: (record, error) => ctx.fail(record, error, where), epoch: 0, copyAcc };
     this.lateOutput = withLateOutput ? new Output(ctx.keyGroups) : undefined;
     this.late = new LateElements(ctx, this.lateOutput);
   }
@@ -125,8 +132,15 @@ export class WindowAggregateOperator implements Operator {
     const e = entries.get(id);
     try {
       const acc = this.acc.add(e === undefined ? this.acc.init() : e.acc, value);
-      if (e === undefined) entries.set(id, { key, acc });
-      else e.acc = acc;
+      if (e === undefined) entries.set(id, { key, acc, v: this.epoch });
+      else {
+        // `add` leaves its argument alone: the accumulator before is kept as it is.
+        if (e.v !== this.epoch) {
+          e.old = e.acc;
+          e.v = this.epoch;
+        }
+        e.acc = acc;
+      }
     } catch (err) {
       this.ctx.fail(value, err, this.where);
     }
@@ -172,12 +186,51 @@ export class WindowAggregateOperator implements Operator {
     this.fireUntil(Infinity);
   }
 
+  /**
+   * Copy on write: the barrier only starts a new epoch and lists the windows; the entries are read
+   * afterwards, a slice at a time, while records go on. An entry changed since keeps its value from
+   * before in `old`, an entry made since is left out, and a window that closes meanwhile is still
+   * read (its entries no longer change). A snapshot still being read when the next barrier comes is
+   * read to its end first.
+   */
   snapshot(): OperatorState {
+    settleState(this.reading);
+    const frozen = this.epoch;
+    this.epoch = this.foldCtx.epoch = frozen + 1;
+    const windows = [...this.windows];
     const keyGroups: Record<number, unknown[]> = {};
-    for (const [start, entries] of this.windows) {
-      for (const [id, e] of entries) (keyGroups[keyGroupOf(id, this.ctx.keyGroups)] ??= []).push([start, e.key, copyAcc(e.acc)]);
-    }
-    return { operator: this.id, keyGroups };
+    const groups = this.ctx.keyGroups;
+    let w = 0;
+    let start = 0;
+    let it: Iterator<[KeyId, AggregateEntry]> | null = null;
+    const read = (budgetMs: number, most = Infinity): boolean => {
+      const until = performance.now() + budgetMs;
+      let n = 0;
+      while (w < windows.length) {
+        if (it === null) {
+          const [s, entries] = windows[w]!;
+          start = s;
+          it = entries.entries();
+        }
+        for (let r = it.next(); !r.done; r = it.next()) {
+          const [id, e] = r.value;
+          let acc: unknown;
+          if (e.v <= frozen) acc = copyAcc(e.acc);
+          else if (e.old === undefined) continue;
+          else acc = e.old;
+          (keyGroups[keyGroupOf(id, groups)] ??= []).push([start, e.key, acc]);
+          n++;
+          if (n >= most || ((n & 255) === 0 && performance.now() >= until)) return false;
+        }
+        it = null;
+        w++;
+      }
+      if (this.reading === state) this.reading = undefined;
+      return true;
+    };
+    const state = pendingState(this.id, keyGroups, read);
+    this.reading = state;
+    return state;
   }
 
   restore(states: readonly OperatorState[]): void {
@@ -190,7 +243,7 @@ export class WindowAggregateOperator implements Operator {
         if (Number(kg) < lo || Number(kg) >= hi) continue;
         for (const raw of entries) {
           const [start, key, acc] = raw as [number, unknown, unknown];
-          this.entriesOf(start).set(keyId(key), { key, acc: structuredClone(acc) });
+          this.entriesOf(start).set(keyId(key), { key, acc: structuredClone(acc), v: this.epoch });
         }
       }
     }

@@ -270,9 +270,14 @@ export function ${f.name}(${mangle(a!.name)}: ${t}, ${mangle(b!.name)}: ${t}): $
     const id = prim ? `typeof $key === ${JSON.stringify(prim)} ? $key : $ctx.keyId($key)` : "$ctx.keyId($key)";
     // The functions run first in the try block; the updates after them cannot throw. The entry
     // of the record before is kept: runs of one key (a constant key, sorted input) skip the lookup.
-    const insert = `{ $e = { key: $key, acc: ${initial} }; $entries.set($id, $e); }`;
+    const insert = `{ $e = { key: $key, acc: ${initial}, v: $epoch }; $entries.set($id, $e); }`;
+    // Copy on write: a checkpoint's snapshot reads the accumulators as they were at its barrier
+    // while records go on, so the first change of an entry after a barrier keeps the value before.
+    const flat = f.aggregate.kind !== "multi" && ["count", "sum", "min", "max"].includes(f.aggregate.kind);
+    const save = `if ($e.v !== $epoch) { $e.old = ${flat ? "$e.acc" : "$ctx.copyAcc($e.acc)"}; $e.v = $epoch; }`;
     const apply = `if ($e === undefined) ${insert}
-    else { ${update.join("\n")} }
+    else { ${save}
+    ${update.join("\n")} }
     $lastId = $id;
     $last = $e;`;
     const computeAndApply =
@@ -286,6 +291,7 @@ export function ${f.name}(${mangle(a!.name)}: ${t}, ${mangle(b!.name)}: ${t}): $
     }`;
     return `// ${this.where(f.step.span)}: ${this.source(f.step.call.span)}, one window's state: key → accumulator
 export function ${f.name}($entries: Map<KeyId, AggregateEntry>, $keys: readonly unknown[], $values: readonly ${wrapArrayElem(tsType(f.inputType))}[], $from: number, $to: number, $ctx: FoldContext): void {
+  const $epoch = $ctx.epoch;
   let $lastId: KeyId | undefined;
   let $last: AggregateEntry | undefined;
   for (let $i = $from; $i < $to; $i++) {
