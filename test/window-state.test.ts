@@ -1,6 +1,7 @@
 // Snapshot and restore of the event-time operators (tumbling/sliding and session window aggregates,
 // interval join, distinct): a run cut at any point, snapshotted, and resumed in a fresh operator from
 // the (JSON round-tripped) snapshot emits exactly what an uninterrupted run emits.
+// A window of many keys emits its results a batch at a time.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { keyGroupRange } from "../runtime/exec/keys.js";
@@ -153,5 +154,19 @@ describe("min-heap", () => {
         expect(popped).toEqual([...xs].sort((a, b) => a - b));
       }),
     );
+  });
+});
+
+describe("a window of many keys", () => {
+  it("emits its results in batches of at most 1024, every key once, at the window's end - 1", () => {
+    const out: Batch[] = [];
+    const op = new WindowAggregateOperator("w", "t:1", spec, { kind: "tumbling", sizeMs: 10_000, time: "event" }, fns, ctx(out));
+    const keys = Array.from({ length: 2500 }, (_, i) => `k${i}`);
+    op.process({ values: keys.map((_, i) => ({ v: i })), keys, times: keys.map((_, i) => i) }, 0);
+    op.onWatermark(10_000);
+    expect(out.map((b) => b.values.length)).toEqual([1024, 1024, 452]);
+    const results = out.flatMap((b) => b.values as { key: string; start: number }[]);
+    expect(new Set(results.map((r) => r.key))).toEqual(new Set(keys));
+    expect(out.every((b) => b.times!.length === b.values.length && b.times!.every((t) => t === 9_999))).toBe(true);
   });
 });

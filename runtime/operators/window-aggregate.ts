@@ -14,6 +14,9 @@ import { pendingState, settleState, type Operator, type OperatorContext, type Op
 
 type Sized = WindowSpec & { kind: "tumbling" | "sliding" };
 
+/** The most results a firing window emits in one batch. */
+const EMIT_BATCH = 1024;
+
 export class WindowAggregateOperator implements Operator {
   readonly lateOutput: Output | undefined;
   private readonly acc: Accumulator;
@@ -160,15 +163,22 @@ export class WindowAggregateOperator implements Operator {
       const entries = this.windows.get(start)!;
       this.windows.delete(start);
       if (this.last?.start === start) this.last = null;
-      const values: unknown[] = [];
+      // In batches of EMIT_BATCH: the results of a window of a million keys go out (and are
+      // formatted by a sink) a batch at a time, not held all at once.
+      let values: unknown[] = [];
+      const emit = () => {
+        this.ctx.out.emit(this.eventTime ? { values, keys: null, times: new Array<number>(values.length).fill(start + size - 1) } : { values, keys: null });
+        values = [];
+      };
       for (const e of entries.values()) {
         const o: Record<string, unknown> = { key: e.key };
         this.acc.result(e.acc, o);
         o.start = start;
         o.end = start + size;
         values.push(o);
+        if (values.length === EMIT_BATCH) emit();
       }
-      this.ctx.out.emit(this.eventTime ? { values, keys: null, times: values.map(() => start + size - 1) } : { values, keys: null });
+      if (values.length > 0) emit();
     }
   }
 
