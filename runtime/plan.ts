@@ -194,8 +194,11 @@ export interface AggregateEntry {
    * records go on (copy on write), so the first change in an epoch first keeps `old`.
    */
   v: number;
-  /** The accumulator as it was when the epoch `v` began; undefined when the entry was made in it. */
-  old?: unknown;
+  /**
+   * The accumulator as it was when the epoch `v` began; undefined when the entry was made in it
+   * (made with the field, so that every entry has one shape).
+   */
+  old: unknown;
 }
 
 /** What a FoldFn needs from the runtime. */

@@ -135,7 +135,7 @@ export class WindowAggregateOperator implements Operator {
     const e = entries.get(id);
     try {
       const acc = this.acc.add(e === undefined ? this.acc.init() : e.acc, value);
-      if (e === undefined) entries.set(id, { key, acc, v: this.epoch });
+      if (e === undefined) entries.set(id, { key, acc, v: this.epoch, old: undefined });
       else {
         // `add` leaves its argument alone: the accumulator before is kept as it is.
         if (e.v !== this.epoch) {
@@ -253,7 +253,7 @@ export class WindowAggregateOperator implements Operator {
         if (Number(kg) < lo || Number(kg) >= hi) continue;
         for (const raw of entries) {
           const [start, key, acc] = raw as [number, unknown, unknown];
-          this.entriesOf(start).set(keyId(key), { key, acc: structuredClone(acc), v: this.epoch });
+          this.entriesOf(start).set(keyId(key), { key, acc: structuredClone(acc), v: this.epoch, old: undefined });
         }
       }
     }

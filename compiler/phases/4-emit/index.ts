@@ -270,7 +270,7 @@ export function ${f.name}(${mangle(a!.name)}: ${t}, ${mangle(b!.name)}: ${t}): $
     const id = prim ? `typeof $key === ${JSON.stringify(prim)} ? $key : $ctx.keyId($key)` : "$ctx.keyId($key)";
     // The functions run first in the try block; the updates after them cannot throw. The entry
     // of the record before is kept: runs of one key (a constant key, sorted input) skip the lookup.
-    const insert = `{ $e = { key: $key, acc: ${initial}, v: $epoch }; $entries.set($id, $e); }`;
+    const insert = `{ $e = { key: $key, acc: ${initial}, v: $epoch, old: undefined }; $entries.set($id, $e); }`;
     // Copy on write: a checkpoint's snapshot reads the accumulators as they were at its barrier
     // while records go on, so the first change of an entry after a barrier keeps the value before.
     const flat = f.aggregate.kind !== "multi" && ["count", "sum", "min", "max"].includes(f.aggregate.kind);
