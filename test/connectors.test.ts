@@ -4,6 +4,8 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as v8 from "node:v8";
+import * as vm from "node:vm";
 import { PassThrough, Readable, Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { type BadRecord, ConnectorError, type SinkContext, type SourceContext, type SourceReader } from "../runtime/connectors/api.js";
@@ -188,6 +190,29 @@ describe("splitting lines", () => {
     const reader = openTextSource(Readable.from(chunks), ctx, { format: "jsonl", origin: "test", eager: false, readError: (e) => new ConnectorError(String(e)) });
     expect((await drain(reader)).records).toEqual([{ w: "ä" }, { w: "😀x" }, { w: "€" }]);
     expect(bad).toEqual([]);
+  });
+  it("does not hold on to the chunks it has read (a long-lived source would grow without bound)", async () => {
+    // Each chunk is one line; WeakRefs tell whether a chunk is still reachable after a full GC.
+    const refs: WeakRef<Buffer>[] = [];
+    async function* chunks() {
+      for (let i = 0; i < 50; i++) {
+        const b = Buffer.from(`line ${i}\n`);
+        refs.push(new WeakRef(b));
+        yield b;
+      }
+    }
+    const { ctx } = sourceCtx(T.string, { batchSize: 1 });
+    const reader = openTextSource(Readable.from(chunks(), { objectMode: true, highWaterMark: 1 }), ctx, { format: "lines", origin: "test", eager: true, readError: (e) => new ConnectorError(String(e)) });
+    let read = 0;
+    while (read < 40) read += (await reader.next())?.length ?? 0;
+    await new Promise((resolve) => setImmediate(resolve));
+    v8.setFlagsFromString("--expose-gc");
+    (vm.runInNewContext("gc") as () => void)();
+    await new Promise((resolve) => setImmediate(resolve));
+    (vm.runInNewContext("gc") as () => void)();
+    const alive = refs.slice(0, 30).filter((r) => r.deref() !== undefined).length;
+    await reader.close();
+    expect(alive).toBe(0);
   });
 });
 

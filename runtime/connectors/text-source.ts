@@ -62,8 +62,11 @@ class TextSourceReader implements SourceReader {
   private bytes = 0;
   private ended = false;
   private stopped = false;
-  /** Settles on stop(), to wake a read that the stream itself would leave waiting (stdin is never destroyed). */
-  private readonly stopping: Promise<undefined>;
+  /**
+   * Ends the read in progress on stop(), which the stream itself could leave waiting (stdin is
+   * never destroyed). One per read: a race against one long-lived promise would add a reaction to
+   * it per chunk, each holding that chunk for as long as the source lives.
+   */
   private wake: () => void = () => {};
   private readonly onAbort = () => this.stop();
   progress?: () => { done: number; total: number; unit: "bytes" };
@@ -77,7 +80,6 @@ class TextSourceReader implements SourceReader {
     this.pos = { offset: opts.resume?.offset ?? 0, line: opts.resume?.line ?? 0 };
     this.splitter = new LineSplitter(opts.resume);
     this.bytes = this.pos.offset;
-    this.stopping = new Promise((resolve) => (this.wake = () => resolve(undefined)));
     this.parse = lineParser(opts.format, ctx.elementType, opts.origin, ctx.loc, (header) => (this.pos.header = header));
     if (opts.resume?.header !== undefined) this.parse({ number: 0, text: opts.resume.header, end: 0 });
     const total = opts.totalBytes;
@@ -118,10 +120,17 @@ class TextSourceReader implements SourceReader {
   private async readChunk(): Promise<void> {
     let r: IteratorResult<Buffer | string> | undefined;
     try {
-      r = await Promise.race([this.chunks.next(), this.stopping]);
+      if (this.stopped) return;
+      const next = this.chunks.next();
+      r = await new Promise<IteratorResult<Buffer | string> | undefined>((resolve, reject) => {
+        this.wake = () => resolve(undefined);
+        next.then(resolve, reject);
+      });
     } catch (e) {
       if (this.stopped) return;
       throw this.opts.readError(e);
+    } finally {
+      this.wake = () => {};
     }
     if (r === undefined) return;
     if (r.done) {
