@@ -185,3 +185,18 @@ describe("copy-on-write snapshots", () => {
     expect(await stateText({ operator: "op_2", keyGroups: {} })).toBe(JSON.stringify({ operator: "op_2", keyGroups: {} }));
   });
 });
+
+describe("a record on which the aggregate's function throws", () => {
+  for (const [windowName, window] of Object.entries(WINDOWS)) {
+    for (const withFold of [true, false]) {
+      it(`is reported once in ${windowName} windows (${withFold ? "generated" : "generic"} code), though it falls in several`, async () => {
+        const { mod, node } = await load(AGGREGATES.sum, KEYS.int, window);
+        // v = 26 throws (a multiple of 13); at 12 s it falls in two or more sliding windows.
+        const steps: Step[] = [{ batch: [{ k: 1, s: 0, v: 26, dt: 12_000 }, { k: 1, s: 0, v: 2, dt: 12_000 }] }];
+        const { failures, fired } = run(mod, node, (e) => e.k, steps, withFold);
+        expect(failures).toEqual([`{"k":1,"s":"x","v":26,"ts":12000} check threw: unlucky 26 p.flow:9`]);
+        expect(fired.length).toBe(windowName === "tumbling" ? 1 : windowName === "sliding" ? 2 : 4);
+      });
+    }
+  }
+});

@@ -30,6 +30,11 @@ export class WindowAggregateOperator implements Operator {
   private readonly fold: FoldFn | null;
   private readonly foldCtx: FoldContext & { epoch: number };
   /**
+   * A sliding window adds a record to every window it falls in, the aggregate's functions running
+   * for each: a record on which one throws is reported for the first of them only.
+   */
+  private quiet = false;
+  /**
    * Checkpoint epoch: a snapshot starts the next one and reads the entries afterwards, a slice at a
    * time; an entry changed in the new epoch keeps its accumulator from before in `old`.
    */
@@ -52,7 +57,7 @@ export class WindowAggregateOperator implements Operator {
     const fold = foldName === undefined ? undefined : fns[foldName];
     if (foldName !== undefined && typeof fold !== "function") throw new Error(`internal: the plan module has no function ${foldName}`);
     this.fold = (fold as FoldFn | undefined) ?? null;
-    this.foldCtx = { keyId, fail: (record, error) => ctx.fail(record, error, where), epoch: 0, copyAcc };
+    this.foldCtx = { keyId, fail: (record, error) => this.quiet || ctx.fail(record, error, where), epoch: 0, copyAcc };
     this.lateOutput = withLateOutput ? new Output(ctx.keyGroups) : undefined;
     this.late = new LateElements(ctx, this.lateOutput);
   }
@@ -85,7 +90,14 @@ export class WindowAggregateOperator implements Operator {
         const start = t - mod(t, this.window.sizeMs);
         if (this.last?.start !== start) this.last = { start, entries: this.entriesOf(start) };
         this.update(this.last.entries, keys[i], batch.values[i]);
-      } else for (const start of windowStarts(this.window, t)) this.update(this.entriesOf(start), keys[i], batch.values[i]);
+      } else {
+        const starts = windowStarts(this.window, t);
+        for (let k = 0; k < starts.length; k++) {
+          this.quiet = k > 0;
+          this.update(this.entriesOf(starts[k]!), keys[i], batch.values[i]);
+        }
+        this.quiet = false;
+      }
     }
     this.late.handle(lateValues, lateTimes);
   }
@@ -125,7 +137,14 @@ export class WindowAggregateOperator implements Operator {
         const start = t - mod(t, w.sizeMs);
         if (this.last?.start !== start) this.last = { start, entries: this.entriesOf(start) };
         fold(this.last.entries, keys, values, i, j, this.foldCtx);
-      } else for (const start of windowStarts(w, t)) fold(this.entriesOf(start), keys, values, i, j, this.foldCtx);
+      } else {
+        const starts = windowStarts(w, t);
+        for (let k = 0; k < starts.length; k++) {
+          this.quiet = k > 0;
+          fold(this.entriesOf(starts[k]!), keys, values, i, j, this.foldCtx);
+        }
+        this.quiet = false;
+      }
       i = j;
     }
   }
@@ -145,7 +164,7 @@ export class WindowAggregateOperator implements Operator {
         e.acc = acc;
       }
     } catch (err) {
-      this.ctx.fail(value, err, this.where);
+      if (!this.quiet) this.ctx.fail(value, err, this.where);
     }
   }
 
