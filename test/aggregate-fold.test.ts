@@ -111,7 +111,7 @@ function run(mod: PlanModule, node: AggregateNode, keyOf: (e: Event) => unknown,
       continue;
     }
     const events = s.batch.map((r): Event => ({ k: r.k, s: ["x", "y", "z", "w"][r.s]!, v: r.v, ts: time + r.dt }));
-    op.process({ values: events, keys: events.map(keyOf), times: events.map((e) => e.ts) }, 0);
+    op.process({ values: events, keys: events.map(keyOf), times: events.map((e) => e.ts) });
   }
   op.onEnd();
   for (const state of taken) snapshots!.texts.push(JSON.stringify(state));

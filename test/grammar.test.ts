@@ -12,7 +12,6 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-// @ts-expect-error vscode-textmate ships without type declarations
 import * as vsctm from "vscode-textmate";
 import {
   flowGrammar,

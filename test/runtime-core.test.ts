@@ -250,8 +250,8 @@ describe("chain operator", () => {
   it("runs the generated function and emits keyed output as one batch, trimmed to what it made", () => {
     const out: Batch[] = [];
     const op = new ChainOperator(words, ctxFor(0, 1, out));
-    op.process({ values: ["a", "", "c"], keys: null }, 0);
-    op.process({ values: [""], keys: null }, 0);
+    op.process({ values: ["a", "", "c"], keys: null });
+    op.process({ values: [""], keys: null });
     expect(out).toEqual([{ values: ["a", "c"], keys: ["a", "c"] }]);
     expect(out[0]!.values.length).toBe(2);
   });
@@ -259,8 +259,8 @@ describe("chain operator", () => {
   it("with event time, each output keeps the time of the input it came from (flatMap and filter included)", () => {
     const out: Batch[] = [];
     const op = new ChainOperator(words, ctxFor(0, 1, out));
-    op.process({ values: ["a b", "", "c", "d e f"], keys: null, times: [10, 20, 30, 40] }, 0);
-    op.process({ values: ["g"], keys: null, times: [50] }, 0);
+    op.process({ values: ["a b", "", "c", "d e f"], keys: null, times: [10, 20, 30, 40] });
+    op.process({ values: ["g"], keys: null, times: [50] });
     expect(out).toEqual([
       { values: ["a", "b", "c", "d", "e", "f"], keys: ["a", "b", "c", "d", "e", "f"], times: [10, 10, 30, 40, 40, 40] },
       { values: ["g"], keys: ["g"], times: [50] },

@@ -281,7 +281,7 @@ describe("authentication", () => {
 
 describe("robustness: a bad connection closes alone", () => {
   /** A good link that delivered one batch before the bad connection and must deliver one after it. */
-  async function withGoodLink(bad: (b: Node) => Promise<unknown>, opts: Partial<TcpNetworkOptions> = {}): Promise<Node> {
+  async function withGoodLink(bad: (b: Node) => Promise<unknown>, opts: Parameters<typeof node>[1] = {}): Promise<Node> {
     const a = await node("w-a");
     const b = await node("w-b", opts);
     const link = await a.net.link(b.record, "clicks", 1);
@@ -420,7 +420,7 @@ describe("backpressure", () => {
     for (const r of waiting.splice(0)) r();
     await pressure;
     await until("every message", () => b.got.length === n + 1);
-    const seqs = b.got.flatMap((g) => (g.type === "data" && "batch" in g.message ? [(g.message.batch.values[0] as { seq: number }).seq] : ["end"]));
+    const seqs = b.got.flatMap((g): (number | string)[] => (g.type === "data" && "batch" in g.message ? [(g.message.batch.values[0] as { seq: number }).seq] : ["end"]));
     expect(seqs).toEqual([...Array.from({ length: n }, (_, i) => i), "end"]);
     expect(link.pressure()).toBeUndefined();
   });

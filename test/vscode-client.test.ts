@@ -166,7 +166,7 @@ describe("with the real flowc language server", () => {
     const client = await extension.activate(context, fake.api);
     expect(client.connection, fake.output.join("\n")).toBeDefined();
     const diags = await until(() => fake.diagnostics.get(flowDoc.uri.toString())?.length && fake.diagnostics.get(flowDoc.uri.toString()), "flowc diagnostics", 30_000);
-    expect(diags.map((d: { code: unknown }) => (typeof d.code === "object" ? (d.code as { value: string }).value : d.code))).toContain("FLOW2002");
+    expect(diags.map((d) => (typeof d.code === "object" ? (d.code as { value: string }).value : d.code))).toContain("FLOW2002");
     expect(diags[0]!.range.start).toEqual(new Position(3, 5));
   });
 });

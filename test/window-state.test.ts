@@ -162,7 +162,7 @@ describe("a window of many keys", () => {
     const out: Batch[] = [];
     const op = new WindowAggregateOperator("w", "t:1", spec, { kind: "tumbling", sizeMs: 10_000, time: "event" }, fns, ctx(out));
     const keys = Array.from({ length: 2500 }, (_, i) => `k${i}`);
-    op.process({ values: keys.map((_, i) => ({ v: i })), keys, times: keys.map((_, i) => i) }, 0);
+    op.process({ values: keys.map((_, i) => ({ v: i })), keys, times: keys.map((_, i) => i) });
     op.onWatermark(10_000);
     expect(out.map((b) => b.values.length)).toEqual([1024, 1024, 452]);
     const results = out.flatMap((b) => b.values as { key: string; start: number }[]);

@@ -58,8 +58,8 @@ export function exprArbs(vars: Var[], opts: ExprOptions = {}): ExprArbs {
   const stringArrays = full ? vars.filter((v) => v.ty.k === "array" && v.ty.of === "string" && !v.optional).map((v) => v.s) : [];
   const depth = { maxDepth: 3, depthIdentifier: fc.createDepthIdentifier(), depthSize: "small" as const };
 
-  return fc.letrec<ExprArbs>((tie) => {
-    const T = (p: Prim) => tie(p) as fc.Arbitrary<E>;
+  return fc.letrec<Record<Prim, E>>((tie) => {
+    const T = (p: Prim) => tie(p);
     const pick = (xs: string[]) => (xs.length > 0 ? [fc.constantFrom(...xs).map(atom)] : []);
     const bin = (a: Prim, op: string, b: Prim) => fc.tuple(T(a), T(b)).map(([x, y]) => comp(`${par(x)} ${op} ${par(y)}`));
     const call = (name: string, ...args: fc.Arbitrary<E | string>[]) =>
