@@ -10,5 +10,7 @@ export default defineConfig({
     // cluster tests' time is spent waiting on ZooKeeper, child processes and timeouts, not the CPU.
     maxWorkers: 2,
     reporters: ["default", "./test/helpers/summary-reporter.ts"],
+    // Temporary directories of a run go under one directory that is removed at its end.
+    globalSetup: ["./test/helpers/temp-root.ts"],
   },
 });
