@@ -113,6 +113,12 @@ function targets(r: Report): Target[] {
   out.push({ text: "W1: RxJS time / plan time ≥ 3×", measured: w("W1")?.versus.rxjs, atLeast: 3 });
   out.push({ text: "W1: Node streams time / plan time ≥ 30×", measured: w("W1")?.versus.streams, atLeast: 30 });
   for (const id of ["W2", "W3"]) out.push({ text: `${id}: RxJS time / plan time ≥ 2×`, measured: w(id)?.versus.rxjs, atLeast: 2 });
+  for (const id of ["W1", "W2", "W3"]) {
+    const rss = (c: string) => w(id)?.rows.find((x) => x.id === c)?.peakRssMb;
+    const plan = rss("plan");
+    const hand = rss("hand");
+    out.push({ text: `${id}: plan peak RSS / hand loop peak RSS ≤ 1.5×`, measured: plan === undefined || hand === undefined ? undefined : plan / hand, atMost: 1.5 });
+  }
   const p2 = w("W4")?.rows.find((x) => x.id === "plan2")?.ratio;
   out.push({ text: "W4: time with 1 partition / time with 2 ≥ 1.6×", measured: p2 === undefined ? undefined : 1 / p2, atLeast: 1.6 });
   for (const c of r.checkpoints) {

@@ -92,6 +92,7 @@ describe("npm run bench -- --quick", () => {
     for (const name of ["hand-written loop", "compiled .flow plan", "compiled plan, after 20 other plans", "RxJS 7", "Node streams (object mode)", "highland 2"]) expect(markdown).toContain(`| ${name} |`);
     expect(markdown).toMatch(/Node v\d+/);
     expect(markdown).toContain("## The targets of issue 7");
+    expect(markdown).toMatch(/\| W2: plan peak RSS \/ hand loop peak RSS ≤ 1\.5× \| [\d.]+× \| (yes|\*\*no\*\*) \|/);
     expect(markdown).not.toContain("MISMATCH");
     expect(svg).toMatch(/<svg xmlns="http:\/\/www.w3.org\/2000\/svg"[^>]*>[\s\S]*<\/svg>\n$/);
     expect((svg.match(/<rect /g) ?? []).length).toBe(1 + 3 * 6 + 2);
