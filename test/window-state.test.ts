@@ -1,7 +1,7 @@
 // Snapshot and restore of the event-time operators (tumbling/sliding and session window aggregates,
 // interval join, distinct): a run cut at any point, snapshotted, and resumed in a fresh operator from
 // the (JSON round-tripped) snapshot emits exactly what an uninterrupted run emits.
-// A window of many keys emits its results a batch at a time.
+// A window of many keys, and sessions that close together, emit their results a batch at a time.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { keyGroupRange } from "../runtime/exec/keys.js";
@@ -168,5 +168,17 @@ describe("a window of many keys", () => {
     const results = out.flatMap((b) => b.values as { key: string; start: number }[]);
     expect(new Set(results.map((r) => r.key))).toEqual(new Set(keys));
     expect(out.every((b) => b.times!.length === b.values.length && b.times!.every((t) => t === 9_999))).toBe(true);
+  });
+
+  it("sessions that close together go out in batches of at most 1024, in order of their ends", () => {
+    const out: Batch[] = [];
+    const op = new SessionAggregateOperator("s", "t:1", spec, { kind: "session", gapMs: 3000, time: "event" }, fns, ctx(out));
+    const keys = Array.from({ length: 2100 }, (_, i) => `k${i}`);
+    op.process({ values: keys.map((_, i) => ({ v: i })), keys, times: keys.map((_, i) => i) });
+    void op.onEnd();
+    expect(out.map((b) => b.values.length)).toEqual([1024, 1024, 52]);
+    const ends = out.flatMap((b) => (b.values as { end: number }[]).map((r) => r.end));
+    expect(ends).toEqual(keys.map((_, i) => i + 3000));
+    expect(out.flatMap((b) => b.times!)).toEqual(ends.map((e) => e - 1));
   });
 });

@@ -14,8 +14,8 @@ import { pendingState, settleState, type Operator, type OperatorContext, type Op
 
 type Sized = WindowSpec & { kind: "tumbling" | "sliding" };
 
-/** The most results a firing window emits in one batch. */
-const EMIT_BATCH = 1024;
+/** The most results a firing window (or sessions closing together) emits in one batch. */
+export const EMIT_BATCH = 1024;
 
 export class WindowAggregateOperator implements Operator {
   readonly lateOutput: Output | undefined;

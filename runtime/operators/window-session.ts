@@ -12,6 +12,7 @@ import { accumulatorFor, copyAcc, type Accumulator } from "./accumulators.js";
 import { LateElements } from "./late.js";
 import { MinHeap } from "./min-heap.js";
 import type { Operator, OperatorContext, OperatorState } from "./operator.js";
+import { EMIT_BATCH } from "./window-aggregate.js";
 
 interface Session {
   start: number;
@@ -113,14 +114,18 @@ export class SessionAggregateOperator implements Operator {
     }
     if (due.length === 0) return;
     due.sort((a, b) => a.s.end - b.s.end);
-    const values = due.map(({ key, s }) => {
-      const o: Record<string, unknown> = { key };
-      this.acc.result(s.acc, o);
-      o.start = s.start;
-      o.end = s.end;
-      return o;
-    });
-    this.ctx.out.emit(this.eventTime ? { values, keys: null, times: due.map((d) => d.s.end - 1) } : { values, keys: null });
+    // In batches of EMIT_BATCH, in order of their ends: the end of input closes every key's session.
+    for (let from = 0; from < due.length; from += EMIT_BATCH) {
+      const part = due.slice(from, from + EMIT_BATCH);
+      const values = part.map(({ key, s }) => {
+        const o: Record<string, unknown> = { key };
+        this.acc.result(s.acc, o);
+        o.start = s.start;
+        o.end = s.end;
+        return o;
+      });
+      this.ctx.out.emit(this.eventTime ? { values, keys: null, times: part.map((d) => d.s.end - 1) } : { values, keys: null });
+    }
   }
 
   onWatermark(time: number): void {
