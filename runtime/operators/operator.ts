@@ -70,25 +70,15 @@ export async function stateChunks(state: OperatorState, slice: (ms: number) => v
   await turn();
   let t0 = performance.now();
   const { keyGroups, ...rest } = state;
-  const head = JSON.stringify(rest);
-  if (typeof keyGroups !== "object" || keyGroups === null || head === "{}") {
-    const text = JSON.stringify(state);
-    slice(performance.now() - t0);
-    return [text];
-  }
   const chunks: string[] = [];
-  let piece = `${head.slice(0, -1)},"keyGroups":{`;
+  // `rest` holds `operator` at least: its text without the closing brace starts the object.
+  let piece = `${JSON.stringify(rest).slice(0, -1)},"keyGroups":{`;
   let first = true;
   for (const kg of Object.keys(keyGroups)) {
-    const entries = keyGroups[Number(kg)];
-    piece += `${first ? "" : ","}${JSON.stringify(kg)}:`;
+    const entries = keyGroups[Number(kg)]!;
+    piece += `${first ? "" : ","}${JSON.stringify(kg)}:[`;
     first = false;
-    if (!Array.isArray(entries)) {
-      piece += JSON.stringify(entries);
-      continue;
-    }
     // A key group's entries a few hundred at a time: a million keys make key groups of thousands.
-    piece += "[";
     for (let i = 0; i < entries.length; i += 256) {
       if (performance.now() - t0 >= SNAPSHOT_SLICE_MS) {
         chunks.push(piece);

@@ -29,10 +29,7 @@ export class WindowAggregateOperator implements Operator {
   /** The plan's generated accumulator code, when it has one (plans of flowc 0.1 before it do not). */
   private readonly fold: FoldFn | null;
   private readonly foldCtx: FoldContext & { epoch: number };
-  /**
-   * A sliding window adds a record to every window it falls in, the aggregate's functions running
-   * for each: a record on which one throws is reported for the first of them only.
-   */
+  /** Set while eachWindow adds a record to a window after its first: its failures are not reported again. */
   private quiet = false;
   /**
    * Checkpoint epoch: a snapshot starts the next one and reads the entries afterwards, a slice at a
@@ -86,18 +83,7 @@ export class WindowAggregateOperator implements Operator {
         lateTimes.push(t);
         continue;
       }
-      if (this.window.kind === "tumbling") {
-        const start = t - mod(t, this.window.sizeMs);
-        if (this.last?.start !== start) this.last = { start, entries: this.entriesOf(start) };
-        this.update(this.last.entries, keys[i], batch.values[i]);
-      } else {
-        const starts = windowStarts(this.window, t);
-        for (let k = 0; k < starts.length; k++) {
-          this.quiet = k > 0;
-          this.update(this.entriesOf(starts[k]!), keys[i], batch.values[i]);
-        }
-        this.quiet = false;
-      }
+      this.eachWindow(t, (entries) => this.update(entries, keys[i], batch.values[i]));
     }
     this.late.handle(lateValues, lateTimes);
   }
@@ -133,20 +119,30 @@ export class WindowAggregateOperator implements Operator {
           j++;
         }
       }
-      if (w.kind === "tumbling") {
-        const start = t - mod(t, w.sizeMs);
-        if (this.last?.start !== start) this.last = { start, entries: this.entriesOf(start) };
-        fold(this.last.entries, keys, values, i, j, this.foldCtx);
-      } else {
-        const starts = windowStarts(w, t);
-        for (let k = 0; k < starts.length; k++) {
-          this.quiet = k > 0;
-          fold(this.entriesOf(starts[k]!), keys, values, i, j, this.foldCtx);
-        }
-        this.quiet = false;
-      }
+      const [from, to] = [i, j];
+      this.eachWindow(t, (entries) => fold(entries, keys, values, from, to, this.foldCtx));
       i = j;
     }
+  }
+
+  /**
+   * Runs `add` on the state of every window a record at `t` falls in (a sliding window's several:
+   * a record on which the aggregate's functions throw is reported for the first of them only).
+   */
+  private eachWindow(t: number, add: (entries: Map<KeyId, AggregateEntry>) => void): void {
+    const w = this.window;
+    if (w.kind === "tumbling") {
+      const start = t - mod(t, w.sizeMs);
+      if (this.last?.start !== start) this.last = { start, entries: this.entriesOf(start) };
+      add(this.last.entries);
+      return;
+    }
+    const starts = windowStarts(w, t);
+    for (let k = 0; k < starts.length; k++) {
+      this.quiet = k > 0;
+      add(this.entriesOf(starts[k]!));
+    }
+    this.quiet = false;
   }
 
   private update(entries: Map<KeyId, AggregateEntry>, key: unknown, value: unknown): void {

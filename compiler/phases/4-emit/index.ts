@@ -273,7 +273,7 @@ export function ${f.name}(${mangle(a!.name)}: ${t}, ${mangle(b!.name)}: ${t}): $
     const insert = `{ $e = { key: $key, acc: ${initial}, v: $epoch, old: undefined }; $entries.set($id, $e); }`;
     // Copy on write: a checkpoint's snapshot reads the accumulators as they were at its barrier
     // while records go on, so the first change of an entry after a barrier keeps the value before.
-    const flat = f.aggregate.kind !== "multi" && ["count", "sum", "min", "max"].includes(f.aggregate.kind);
+    const flat = ["count", "sum", "min", "max"].includes(f.aggregate.kind);
     const save = `if ($e.v !== $epoch) { $e.old = ${flat ? "$e.acc" : "$ctx.copyAcc($e.acc)"}; $e.v = $epoch; }`;
     const apply = `if ($e === undefined) ${insert}
     else { ${save}
