@@ -16,7 +16,7 @@ import { compile, SourceFile } from "../compiler/index.js";
 import { keyGroupRange } from "../runtime/exec/keys.js";
 import type { Batch } from "../runtime/exec/messages.js";
 import { Output } from "../runtime/exec/output.js";
-import { PENDING, stateText, type OperatorContext, type OperatorState } from "../runtime/operators/operator.js";
+import { jsonValue, PENDING, stateText, type OperatorContext, type OperatorState } from "../runtime/operators/operator.js";
 import { WindowAggregateOperator } from "../runtime/operators/window-aggregate.js";
 import type { AggregateNode, PlanModule } from "../runtime/plan.js";
 
@@ -174,6 +174,34 @@ describe("copy-on-write snapshots", () => {
       }
     }
   }
+
+  it("a window's snapshot written in stretches is what JSON.stringify writes, and holds every entry", async () => {
+    const { mod, node } = await load("sum(e => e.v)", "e.s", "tumbling(10s)");
+    const out = new Output(128);
+    out.addRoute("forward", [{ receiver: { receive: () => {}, control: () => {} }, channel: 0 }]);
+    const ctx: OperatorContext = { partition: 0, partitions: 1, keyGroups: 128, keyGroupRange: keyGroupRange(0, 1, 128), out, fail: (r, e) => expect.unreachable(`${JSON.stringify(r)}: ${String(e)}`) };
+    const op = new WindowAggregateOperator(node.id, "p.flow:9", node.aggregate, node.window as never, mod.functions, ctx, false, node.fold);
+    // Enough keys that each key group's text outgrows its first buffers; keys that JSON escapes and
+    // that take 2 to 4 bytes in UTF-8.
+    const events: Event[] = [];
+    for (let i = 0; i < 40_000; i++) events.push({ k: 0, s: `${["ключ", "é\"q\\", "😀", "k"][i % 4]}-${i % 20_000}`, v: i, ts: i % 2 === 0 ? 1_000 : 12_000 });
+    op.process({ values: events, keys: events.map((e) => e.s), times: events.map((e) => e.ts) });
+    const slices: number[] = [];
+    const written = await stateText(op.snapshot(), (ms) => slices.push(ms));
+    expect(slices.length).toBeGreaterThan(1);
+    // The same entries read at once, through JSON.stringify.
+    expect(written).toBe(JSON.stringify(op.snapshot()));
+    const entries = Object.values((JSON.parse(written) as OperatorState).keyGroups).flat() as [number, string, number][];
+    const expected = new Map<string, number>();
+    for (const e of events) expected.set(`${e.ts - (e.ts % 10_000)} ${e.s}`, (expected.get(`${e.ts - (e.ts % 10_000)} ${e.s}`) ?? 0) + e.v);
+    expect(new Map(entries.map(([start, key, acc]) => [`${start} ${key}`, acc]))).toEqual(expected);
+    expect(entries.length).toBe(expected.size);
+  });
+
+  it("jsonValue writes what JSON.stringify writes for an array element", () => {
+    for (const x of [0, -0, 1.5, -2e-7, 1e21, NaN, Infinity, -Infinity, undefined, null, "é\"\n😀", [1, undefined], { a: NaN }]) expect(jsonValue(x)).toBe(JSON.stringify([x]).slice(1, -1));
+    fc.assert(fc.property(fc.anything(), (x) => jsonValue(x) === JSON.stringify([x]).slice(1, -1)));
+  });
 
   it("stateText writes what JSON.stringify writes, in stretches", async () => {
     const keyGroups: Record<number, unknown[]> = {};

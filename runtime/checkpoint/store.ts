@@ -44,6 +44,8 @@ export interface LoadedCheckpoint {
 
 export const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Writes an operator's state as a JSON file and syncs it (through checkWrite, as writeDurably):
  * read, serialised, hashed and written in stretches of a few milliseconds, the records going on in
@@ -58,8 +60,8 @@ export async function writeStateFile(file: string, state: OperatorState, slice: 
   try {
     for (let i = 0; i < chunks.length; i++) {
       const t0 = performance.now();
-      const data = Buffer.from(chunks[i]!, "utf8");
-      chunks[i] = "";
+      const data = chunks[i]!;
+      chunks[i] = EMPTY;
       hash.update(data);
       bytes += data.length;
       slice(performance.now() - t0);

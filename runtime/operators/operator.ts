@@ -10,31 +10,45 @@ export interface OperatorState {
   keyGroups: Record<number, unknown[]>;
   /**
    * A snapshot read after its barrier, while records go on (the operator keeps what it changes
-   * meanwhile: copy on write): each call adds entries to `keyGroups` for about `budgetMs` and says
-   * whether it is complete (`entries`: at most that many more, for tests). Absent once complete;
-   * read it through `stateText` or `settleState`.
+   * meanwhile: copy on write): each call reads entries for about `budgetMs` into the state's
+   * EntryText and says whether it is complete (`entries`: at most that many more, for tests).
+   * Absent once complete. Read such a state through `stateChunks`, or `settleState` for its entries.
    */
   [PENDING]?: (budgetMs: number, entries?: number) => boolean;
+  /** The JSON text of the entries a pending snapshot read (in place of `keyGroups`' arrays). */
+  [TEXT]?: EntryText;
 }
 
 export const PENDING: unique symbol = Symbol("pending snapshot");
+export const TEXT: unique symbol = Symbol("snapshot text");
 
-/** Makes a snapshot complete now, in one go (tests; a snapshot the next barrier overtakes). */
-export function settleState<S extends OperatorState | undefined>(state: S): S {
+/** Reads a pending snapshot to its end now, in one go (a snapshot the next barrier overtakes). */
+export function finishReading(state: OperatorState | undefined): void {
   const read = state?.[PENDING];
   if (state && read) {
     while (!read(Infinity));
     delete state[PENDING];
   }
+}
+
+/** Makes a snapshot complete now, with its entries as arrays in `keyGroups` (tests, small states). */
+export function settleState<S extends OperatorState | undefined>(state: S): S {
+  finishReading(state);
+  const text = state?.[TEXT];
+  if (state && text) {
+    for (const [kg, parts] of text.groups()) state.keyGroups[kg] = JSON.parse(`[${Buffer.concat(parts).toString("utf8")}]`) as unknown[];
+    delete state[TEXT];
+  }
   return state;
 }
 
 /**
- * A snapshot that `read` completes later (see OperatorState[PENDING]); JSON.stringify of it reads
- * the rest at once.
+ * A snapshot that `read` completes later into `text` (see OperatorState[PENDING]); JSON.stringify
+ * of it reads the rest at once.
  */
-export function pendingState(operator: string, keyGroups: Record<number, unknown[]>, read: (budgetMs: number, entries?: number) => boolean): OperatorState {
-  const state: OperatorState = { operator, keyGroups, [PENDING]: read };
+export function pendingState(operator: string, text: EntryText, read: (budgetMs: number, entries?: number) => boolean): OperatorState {
+  const keyGroups: Record<number, unknown[]> = {};
+  const state: OperatorState = { operator, keyGroups, [PENDING]: read, [TEXT]: text };
   Object.defineProperty(state, "toJSON", {
     enumerable: false,
     value: () => {
@@ -45,8 +59,49 @@ export function pendingState(operator: string, keyGroups: Record<number, unknown
   return state;
 }
 
+/**
+ * The JSON text of a snapshot's entries, key group by key group, written into buffers as the entries
+ * are read. A million entries kept as arrays until the file is written were a million objects that
+ * every collection in between had to copy or mark; here only each entry's text lives, briefly.
+ */
+export class EntryText {
+  private readonly byGroup = new Map<number, { parts: Buffer[]; buf: Buffer; off: number; empty: boolean }>();
+
+  /** Appends an entry's JSON text (see jsonValue) to the key group's entries. */
+  add(kg: number, json: string): void {
+    let g = this.byGroup.get(kg);
+    if (g === undefined) this.byGroup.set(kg, (g = { parts: [], buf: Buffer.allocUnsafe(1024), off: 0, empty: true }));
+    const s = g.empty ? json : `,${json}`;
+    g.empty = false;
+    // A UTF-8 byte sequence is at most 3 bytes per UTF-16 code unit.
+    const most = s.length * 3;
+    if (g.off + most > g.buf.length) {
+      if (g.off > 0) g.parts.push(g.buf.subarray(0, g.off));
+      // Buffers double up to 64 KB: a small state stays small, a large one is written in large pieces.
+      g.buf = Buffer.allocUnsafe(Math.max(most, Math.min(g.buf.length * 2, 65536)));
+      g.off = 0;
+    }
+    g.off += g.buf.write(s, g.off, "utf8");
+  }
+
+  /** Key group → its entries' text (comma-separated, without brackets), key groups in ascending order. */
+  groups(): [number, Buffer[]][] {
+    return [...this.byGroup]
+      .sort((a, b) => a[0] - b[0])
+      .map(([kg, g]) => [kg, g.off > 0 ? [...g.parts, g.buf.subarray(0, g.off)] : g.parts]);
+  }
+}
+
+/** What JSON.stringify writes for `x` as an array element; a finite number without its generic path. */
+export function jsonValue(x: unknown): string {
+  return typeof x === "number" && Number.isFinite(x) ? `${x}` : (JSON.stringify(x) ?? "null");
+}
+
 /** How long one stretch of reading or writing a snapshot may keep the thread from the records. */
 export const SNAPSHOT_SLICE_MS = 3;
+
+/** Pieces of a state file are joined up to this size before they are written. */
+const PIECE_BYTES = 65536;
 
 /**
  * The JSON text of a state (what JSON.stringify(settleState(state)) gives) in pieces, made in
@@ -54,7 +109,7 @@ export const SNAPSHOT_SLICE_MS = 3;
  * on in between. `slice` is told how long each stretch held the thread. The pieces are written one
  * by one (joining a large state's text would be one long stretch again).
  */
-export async function stateChunks(state: OperatorState, slice: (ms: number) => void = () => {}): Promise<string[]> {
+export async function stateChunks(state: OperatorState, slice: (ms: number) => void = () => {}): Promise<Buffer[]> {
   const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
   const read = state[PENDING];
   if (read) {
@@ -69,36 +124,63 @@ export async function stateChunks(state: OperatorState, slice: (ms: number) => v
   }
   await turn();
   let t0 = performance.now();
+  const chunks: Buffer[] = [];
+  let pending: Buffer[] = [];
+  let size = 0;
+  const put = (b: Buffer | string) => {
+    const data = typeof b === "string" ? Buffer.from(b, "utf8") : b;
+    pending.push(data);
+    size += data.length;
+    if (size >= PIECE_BYTES) {
+      chunks.push(pending.length === 1 ? pending[0]! : Buffer.concat(pending, size));
+      pending = [];
+      size = 0;
+    }
+  };
   const { keyGroups, ...rest } = state;
-  const chunks: string[] = [];
   // `rest` holds `operator` at least: its text without the closing brace starts the object.
-  let piece = `${JSON.stringify(rest).slice(0, -1)},"keyGroups":{`;
+  put(`${JSON.stringify(rest).slice(0, -1)},"keyGroups":{`);
   let first = true;
+  const text = state[TEXT];
+  if (text) {
+    for (const [kg, parts] of text.groups()) {
+      put(`${first ? "" : ","}${JSON.stringify(String(kg))}:[`);
+      first = false;
+      for (const part of parts) {
+        if (performance.now() - t0 >= SNAPSHOT_SLICE_MS) {
+          slice(performance.now() - t0);
+          await turn();
+          t0 = performance.now();
+        }
+        put(part);
+      }
+      put("]");
+    }
+  }
   for (const kg of Object.keys(keyGroups)) {
     const entries = keyGroups[Number(kg)]!;
-    piece += `${first ? "" : ","}${JSON.stringify(kg)}:[`;
+    put(`${first ? "" : ","}${JSON.stringify(kg)}:[`);
     first = false;
     // A key group's entries a few hundred at a time: a million keys make key groups of thousands.
     for (let i = 0; i < entries.length; i += 256) {
       if (performance.now() - t0 >= SNAPSHOT_SLICE_MS) {
-        chunks.push(piece);
-        piece = "";
         slice(performance.now() - t0);
         await turn();
         t0 = performance.now();
       }
-      piece += `${i === 0 ? "" : ","}${JSON.stringify(entries.slice(i, i + 256)).slice(1, -1)}`;
+      put(`${i === 0 ? "" : ","}${JSON.stringify(entries.slice(i, i + 256)).slice(1, -1)}`);
     }
-    piece += "]";
+    put("]");
   }
-  chunks.push(piece + "}}");
+  put("}}");
+  if (size > 0) chunks.push(Buffer.concat(pending, size));
   slice(performance.now() - t0);
   return chunks;
 }
 
 /** stateChunks joined (tests, small states). */
 export async function stateText(state: OperatorState, slice?: (ms: number) => void): Promise<string> {
-  return (await stateChunks(state, slice)).join("");
+  return Buffer.concat(await stateChunks(state, slice)).toString("utf8");
 }
 
 export interface OperatorContext {

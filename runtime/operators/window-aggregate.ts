@@ -10,7 +10,7 @@ import type { Batch } from "../exec/messages.js";
 import type { AggregateEntry, AggregateSpec, FoldContext, FoldFn, KeyId, WindowSpec } from "../plan.js";
 import { accumulatorFor, copyAcc, type Accumulator } from "./accumulators.js";
 import { LateElements } from "./late.js";
-import { pendingState, settleState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
+import { EntryText, finishReading, jsonValue, pendingState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
 
 type Sized = WindowSpec & { kind: "tumbling" | "sliding" };
 
@@ -219,11 +219,11 @@ export class WindowAggregateOperator implements Operator {
    * read to its end first.
    */
   snapshot(): OperatorState {
-    settleState(this.reading);
+    finishReading(this.reading);
     const frozen = this.epoch;
     this.epoch = this.foldCtx.epoch = frozen + 1;
     const windows = [...this.windows];
-    const keyGroups: Record<number, unknown[]> = {};
+    const text = new EntryText();
     const groups = this.ctx.keyGroups;
     let w = 0;
     let start = 0;
@@ -239,11 +239,12 @@ export class WindowAggregateOperator implements Operator {
         }
         for (let r = it.next(); !r.done; r = it.next()) {
           const [id, e] = r.value;
+          // Unchanged since the barrier: its text now is its text then (no copy needed).
           let acc: unknown;
-          if (e.v <= frozen) acc = copyAcc(e.acc);
+          if (e.v <= frozen) acc = e.acc;
           else if (e.old === undefined) continue;
           else acc = e.old;
-          (keyGroups[keyGroupOf(id, groups)] ??= []).push([start, e.key, acc]);
+          text.add(keyGroupOf(id, groups), `[${start},${jsonValue(e.key)},${jsonValue(acc)}]`);
           n++;
           if (n >= most || ((n & 255) === 0 && performance.now() >= until)) return false;
         }
@@ -253,7 +254,7 @@ export class WindowAggregateOperator implements Operator {
       if (this.reading === state) this.reading = undefined;
       return true;
     };
-    const state = pendingState(this.id, keyGroups, read);
+    const state = pendingState(this.id, text, read);
     this.reading = state;
     return state;
   }
