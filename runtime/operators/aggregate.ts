@@ -4,8 +4,8 @@
 import { keyGroupOf, keyId } from "../exec/keys.js";
 import type { Batch } from "../exec/messages.js";
 import type { AggregateSpec } from "../plan.js";
-import { accumulatorFor, copyAcc, type Accumulator } from "./accumulators.js";
-import type { Operator, OperatorContext, OperatorState } from "./operator.js";
+import { accumulatorFor, type Accumulator } from "./accumulators.js";
+import { EntryText, jsonValue, pendingState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
 
 interface Entry {
   key: unknown;
@@ -67,9 +67,9 @@ export class AggregateOperator implements Operator {
   onEnd(): void {}
 
   snapshot(): OperatorState {
-    const keyGroups: Record<number, unknown[]> = {};
-    for (const [id, e] of this.entries) (keyGroups[keyGroupOf(id, this.ctx.keyGroups)] ??= []).push([null, e.key, copyAcc(e.acc)]);
-    return { operator: this.id, keyGroups };
+    const text = new EntryText();
+    for (const [id, e] of this.entries) text.add(keyGroupOf(id, this.ctx.keyGroups), `[null,${jsonValue(e.key)},${jsonValue(e.acc)}]`);
+    return pendingState(this.id, text);
   }
 
   restore(states: readonly OperatorState[]): void {

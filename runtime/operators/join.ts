@@ -9,7 +9,7 @@ import { keyGroupOf, keyId } from "../exec/keys.js";
 import type { Batch } from "../exec/messages.js";
 import type { WindowTime } from "../plan.js";
 import { MinHeap } from "./min-heap.js";
-import type { Operator, OperatorContext, OperatorState } from "./operator.js";
+import { EntryText, jsonValue, pendingState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
 
 interface Buffered {
   value: unknown;
@@ -98,14 +98,16 @@ export class JoinOperator implements Operator {
   onEnd(): void {}
 
   snapshot(): OperatorState {
-    const keyGroups: Record<number, unknown[]> = {};
+    // Written as text at the barrier: no copy of each buffered record stays on the heap until the file is written.
+    const text = new EntryText();
     for (const [id, ks] of this.keys) {
-      const list = (keyGroups[keyGroupOf(id, this.ctx.keyGroups)] ??= []);
+      const kg = keyGroupOf(id, this.ctx.keyGroups);
+      const key = jsonValue(ks.key);
       ks.sides.forEach((buf, side) => {
-        for (const b of buf) list.push([ks.key, side, structuredClone(b.value), b.time]);
+        for (const b of buf) text.add(kg, `[${key},${side},${jsonValue(b.value)},${jsonValue(b.time)}]`);
       });
     }
-    return { operator: this.id, keyGroups };
+    return pendingState(this.id, text);
   }
 
   restore(states: readonly OperatorState[]): void {

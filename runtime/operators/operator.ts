@@ -43,12 +43,12 @@ export function settleState<S extends OperatorState | undefined>(state: S): S {
 }
 
 /**
- * A snapshot that `read` completes later into `text` (see OperatorState[PENDING]); JSON.stringify
- * of it reads the rest at once.
+ * A snapshot whose entries are JSON text (see EntryText): complete, or with `read` completing it
+ * later (see OperatorState[PENDING]). JSON.stringify of it reads the rest at once.
  */
-export function pendingState(operator: string, text: EntryText, read: (budgetMs: number, entries?: number) => boolean): OperatorState {
+export function pendingState(operator: string, text: EntryText, read?: (budgetMs: number, entries?: number) => boolean): OperatorState {
   const keyGroups: Record<number, unknown[]> = {};
-  const state: OperatorState = { operator, keyGroups, [PENDING]: read, [TEXT]: text };
+  const state: OperatorState = read ? { operator, keyGroups, [PENDING]: read, [TEXT]: text } : { operator, keyGroups, [TEXT]: text };
   Object.defineProperty(state, "toJSON", {
     enumerable: false,
     value: () => {

@@ -8,10 +8,10 @@ import { Output } from "../exec/output.js";
 import { keyGroupOf, keyId } from "../exec/keys.js";
 import type { Batch } from "../exec/messages.js";
 import type { AggregateSpec, WindowSpec } from "../plan.js";
-import { accumulatorFor, copyAcc, type Accumulator } from "./accumulators.js";
+import { accumulatorFor, type Accumulator } from "./accumulators.js";
 import { LateElements } from "./late.js";
 import { MinHeap } from "./min-heap.js";
-import type { Operator, OperatorContext, OperatorState } from "./operator.js";
+import { EntryText, jsonValue, pendingState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
 import { EMIT_BATCH } from "./window-aggregate.js";
 
 interface Session {
@@ -143,12 +143,14 @@ export class SessionAggregateOperator implements Operator {
   }
 
   snapshot(): OperatorState {
-    const keyGroups: Record<number, unknown[]> = {};
+    // Written as text at the barrier: no copy of each session stays on the heap until the file is written.
+    const text = new EntryText();
     for (const [id, ks] of this.keys) {
-      const list = (keyGroups[keyGroupOf(id, this.ctx.keyGroups)] ??= []);
-      for (const s of ks.sessions) list.push([ks.key, s.start, s.end, copyAcc(s.acc)]);
+      const kg = keyGroupOf(id, this.ctx.keyGroups);
+      const key = jsonValue(ks.key);
+      for (const s of ks.sessions) text.add(kg, `[${key},${jsonValue(s.start)},${jsonValue(s.end)},${jsonValue(s.acc)}]`);
     }
-    return { operator: this.id, keyGroups };
+    return pendingState(this.id, text);
   }
 
   restore(states: readonly OperatorState[]): void {
