@@ -8,7 +8,7 @@
 // and savepoints (`flowc savepoint`, `flowc run --from`).
 import { spawn } from "node:child_process";
 import { createServer, type Socket } from "node:net";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -152,6 +152,21 @@ describe("a crash at each step between checkpoint complete and every sink commit
     const again = await flowcRun(dir, ["gen.flow"]);
     expect(again.code).toBe(0);
     expect(again.stderr).toContain(`Resuming gen from checkpoint ${latest}`);
+    expectExactOutput(dir, "out", genExpected, 2);
+  }, 120_000);
+
+  it("mid-commit of the first checkpoint (its segments renamed onto the empty output, not yet synced): the output is exact", async () => {
+    const dir = generateJob();
+    const crashed = await flowcRun(dir, ["gen.flow"], { env: { FLOW_TEST_CRASH_AT: "mid-commit:1" } });
+    expect(crashed.signal).toBe("SIGKILL");
+    expect(JSON.parse(readFileSync(join(dir, ".flow-state/gen/latest"), "utf8")).id).toBe(1);
+    // Killed right after the first partition's segment became its output by a rename.
+    expect(statSync(join(dir, "out", "part-0.jsonl")).size).toBeGreaterThan(0);
+    expect(existsSync(join(dir, "out", ".part-0.jsonl.ckpt-after-0"))).toBe(false);
+    expect(existsSync(join(dir, "out", ".part-1.jsonl.ckpt-after-0"))).toBe(true);
+    const again = await flowcRun(dir, ["gen.flow"]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain("Resuming gen from checkpoint 1");
     expectExactOutput(dir, "out", genExpected, 2);
   }, 120_000);
 });

@@ -2,13 +2,13 @@
 // staged segment file, `.part-<p>.<ext>.ckpt-after-<m>` (m: the barrier that opened it). At barrier
 // n (pre-commit) the segment is closed, synced and remembered, and a new one opens for what follows.
 // Once checkpoint n has completed, commit appends every staged segment up to n to `part-<p>.<ext>`
-// and deletes it. Each segment knows the published file's length before it (`start`), so a commit
+// and deletes it (the first one, while that file is empty, is renamed onto it instead). Each segment knows the published file's length before it (`start`), so a commit
 // is idempotent: write its bytes at `start` (in place), sync, delete; after a crash, recovery does it again
 // from the checkpoint's manifest (commitStagedOutput) and truncates what a later, incomplete
 // checkpoint may have appended. The cluster's attempt staging (`.part-<p>.<ext>.attempt-<n>`) is a
 // different path (file.ts) and never meets this one.
 import { createWriteStream, type WriteStream } from "node:fs";
-import { open, readdir, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { open, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import type { ConnectorError, SinkStaging, SinkWriter, StagedOutput } from "../connectors/api.js";
 import type { TextFormat } from "../connectors/args.js";
@@ -210,6 +210,25 @@ async function commitSegment(published: string, s: { file: string; start: number
     // Committed earlier (the segment is deleted only after the append was synced).
     const have = await stat(published).then((x) => x.size, () => 0);
     if (have < s.start + s.length) throw new Error(`the staged output ${s.file} is missing and ${published} does not hold it`);
+    return;
+  }
+  // The first segment of a published file that is still empty becomes it: renamed, not copied (it
+  // was synced when it was staged). A committer that loses this race finds the segment gone, as above;
+  // one that comes later finds the published file no longer empty and the segment gone.
+  if (s.start === 0 && (await stat(published).then((x) => x.size, () => -1)) === 0) {
+    try {
+      await rename(s.file, published);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      return commitSegment(published, s, checkpoint);
+    }
+    crashPoint("mid-commit", checkpoint);
+    const d = await open(path.dirname(published), "r");
+    try {
+      await d.sync().catch(() => {});
+    } finally {
+      await d.close();
+    }
     return;
   }
   // The segment is opened first: if another committer (a recovery racing a late commit) deletes it
