@@ -52,6 +52,6 @@ export const CONFIG_KEYS = [
   { name: "partitions", type: "int", doc: "Parallel instances of every partitioned operator (default 1; `--partitions` overrides)." },
   { name: "checkpoint", type: "duration", doc: "Interval between checkpoints of `flowc run` (`--checkpoint-interval` overrides; off when absent): a crashed run resumes from the last one, with exactly-once file output (docs/fault-tolerance.md)." },
   { name: "keyGroups", type: "int", doc: "Number of key groups (default 128); the maximum number of partitions. Fixed for a job's life." },
-  { name: "batchSize", type: "int", doc: "Records per batch between operators (default 1024)." },
+  { name: "batchSize", type: "int", doc: "Records per batch between operators (default 1024, at most 8192)." },
   { name: "failOnError", type: "bool", doc: "When true, a record that fails inside an operator (an imported function threw) stops the job with an error instead of being reported and skipped (default false; `flowc run --fail-on-error` sets it)." },
 ] as const;

@@ -3,7 +3,14 @@
 // (the specialised code the plan's nodes name). The runtime reads only such a module.
 import type { FlowType } from "./types.js";
 
-export const PLAN_VERSION = 4;
+export const PLAN_VERSION = 5;
+
+/**
+ * The most records in one batch: a source's batch (`batchSize`) and what a chain emits per call of
+ * its collector. An array of more than about 16k elements is allocated in V8's large-object space;
+ * filling batches that large made a run several times slower here (W2 with 40 words per line: 4.5×).
+ */
+export const MAX_BATCH = 8192;
 
 /** Where a node came from in the .flow file (1-based). */
 export interface SourceLoc {
@@ -168,6 +175,8 @@ export interface Collector<O> {
   /**
    * The chain's output: the first `n` elements of `values` (and of `keys` when the chain ends in
    * keyBy, of `times` with event time). The arrays are the chain's to give: the runtime keeps them.
+   * Called once per input batch, or again each time MAX_BATCH records are ready (a flatMap can
+   * make many records of one): each call is a batch of its own, in order.
    */
   done(values: O[], keys: unknown[] | null, times: number[] | null, n: number): void;
   /** A record failed inside the chain (for example an imported function threw): report it, skip it. */

@@ -9,7 +9,8 @@ import type { Operator, OperatorContext } from "./operator.js";
 
 export class ChainOperator implements Operator {
   private readonly collector: Collector<unknown>;
-  private out: Batch | null = null;
+  /** What the chain emitted for the current input batch: one batch, or several after a flatMap. */
+  private outs: Batch[] = [];
 
   constructor(
     private readonly fn: ChainFn,
@@ -23,18 +24,18 @@ export class ChainOperator implements Operator {
           if (keys) keys.length = n;
           if (times) times.length = n;
         }
-        this.out = times ? { values, keys, times } : { values, keys };
+        this.outs.push(times ? { values, keys, times } : { values, keys });
       },
       fail: (record, error, where) => ctx.fail(record, error, where),
     };
   }
 
   process(batch: Batch): void {
-    this.out = null;
+    this.outs = [];
     this.fn(batch.values, batch.times ?? null, this.collector);
-    const out = this.out;
-    this.out = null;
-    if (out !== null) this.ctx.out.emit(out);
+    const outs = this.outs;
+    this.outs = [];
+    for (const out of outs) this.ctx.out.emit(out);
   }
 
   onWatermark(): void {}

@@ -7,7 +7,7 @@
 // otherwise: times are arrival times and the wall clock forgets.
 import { keyGroupOf, keyId } from "../exec/keys.js";
 import type { Batch } from "../exec/messages.js";
-import type { WindowTime } from "../plan.js";
+import { MAX_BATCH, type WindowTime } from "../plan.js";
 import { MinHeap } from "./min-heap.js";
 import { EntryText, jsonValue, pendingState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
 
@@ -48,8 +48,14 @@ export class JoinOperator implements Operator {
     const event = this.time === "event";
     if (event && !batch.times) throw new Error(`internal: event-time join ${this.id} received records without times`);
     const now = Date.now();
-    const values: unknown[] = [];
-    const times: number[] = [];
+    let values: unknown[] = [];
+    let times: number[] = [];
+    // Matches go out in batches of at most MAX_BATCH: one record can match thousands buffered.
+    const emit = () => {
+      this.ctx.out.emit(event ? { values, keys: null, times } : { values, keys: null });
+      values = [];
+      times = [];
+    };
     let late = 0;
     for (let i = 0; i < batch.values.length; i++) {
       const t = event ? batch.times![i]! : now;
@@ -67,10 +73,11 @@ export class JoinOperator implements Operator {
         if (Math.abs(t - o.time) > this.withinMs) continue;
         values.push(side === 0 ? { left: v, right: o.value } : { left: o.value, right: v });
         times.push(Math.max(t, o.time));
+        if (values.length === MAX_BATCH) emit();
       }
     }
     if (late > 0) this.ctx.late?.(late);
-    if (values.length > 0) this.ctx.out.emit(event ? { values, keys: null, times } : { values, keys: null });
+    if (values.length > 0) emit();
   }
 
   /** Forgets what no element at or after `time` can match. */

@@ -10,7 +10,7 @@ import { BUILTIN_MAP } from "../../builtins.js";
 import type { SourceFile } from "../../source.js";
 import { suggest } from "../../util/suggest.js";
 import { CONNECTORS, findConnector } from "../../../runtime/connectors/catalog.js";
-import type { ConnectorSpec, ConstValue, PlanConfig, WindowSpec } from "../../../runtime/plan.js";
+import { MAX_BATCH, type ConnectorSpec, type ConstValue, type PlanConfig, type WindowSpec } from "../../../runtime/plan.js";
 import { T, typeToString, type FlowType, type RecordField } from "../../../runtime/types.js";
 import { evalConst } from "./constants.js";
 import { ExprChecker, Scope, type Binding } from "./expressions.js";
@@ -359,7 +359,8 @@ class Checker {
           else c.keyGroups = n;
           break;
         case "batchSize":
-          if (!Number.isInteger(n) || n < 1 || n > 1_000_000) bad(`\`batchSize\` must be from 1 to 1000000, not ${n}.`);
+          // Larger batches are allocated in V8's large-object space, which makes a run several times slower.
+          if (!Number.isInteger(n) || n < 1 || n > MAX_BATCH) bad(`\`batchSize\` must be from 1 to ${MAX_BATCH}, not ${n}.`);
           else c.batchSize = n;
           break;
         case "checkpoint":

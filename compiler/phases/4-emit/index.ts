@@ -13,7 +13,7 @@ import { Project, ts, VariableDeclarationKind } from "ts-morph";
 import type * as A from "../../ast.js";
 import type { OpStream } from "../2-check/index.js";
 import type { FunctionSpec, PlannedProgram } from "../3-plan/index.js";
-import type { ConstValue, ExecutionPlan, SimpleAggregate } from "../../../runtime/plan.js";
+import { MAX_BATCH, type ConstValue, type ExecutionPlan, type SimpleAggregate } from "../../../runtime/plan.js";
 import type { FlowType } from "../../../runtime/types.js";
 import { emitExpr, mangle, tsType, type ExprContext } from "./expressions.js";
 import { PRELUDE, type PreludeName } from "./prelude.js";
@@ -317,8 +317,10 @@ export function ${f.name}($entries: Map<KeyId, AggregateEntry>, $keys: readonly 
     const outType = wrapArrayElem(tsType(f.outputType));
     return `// ${steps.map((s) => s.op).join(" → ")}, fused (${this.where(first)}${steps.length > 1 ? `-${this.planned.checked.file.position(steps[steps.length - 1]!.step.span.start).line}` : ""})
 export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}[], $times: readonly number[] | null, $out: Collector<${tsType(f.outputType)}>): void {
-  const $values = new Array<${outType}>($input.length);${f.keyed ? "\n  const $keys = new Array<unknown>($input.length);" : ""}
-  const $outTimes = ${stamps ? "new Array<number>($input.length)" : "$times === null ? null : new Array<number>($input.length)"};
+  // Output batches of at most ${MAX_BATCH} records (MAX_BATCH): a flatMap can make many records of one.
+  const $size = Math.min($input.length, ${MAX_BATCH});
+  let $values = new Array<${outType}>($size);${f.keyed ? "\n  let $keys = new Array<unknown>($size);" : ""}
+  let $outTimes = ${stamps ? "new Array<number>($size)" : "$times === null ? null : new Array<number>($size)"};
   let $n = 0;
   for (let $i = 0; $i < $input.length; $i++) {
     const $r0 = $input[$i]!;
@@ -332,11 +334,23 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
 }`;
   }
 
+  /** After a record is stored: a full batch (MAX_BATCH records) goes out, and new arrays take what follows. */
+  private flushWhenFull(steps: OpStream[], time: string | null): string {
+    const keyed = steps[steps.length - 1]!.op === "keyBy";
+    const times = time !== null ? "new Array<number>($size)" : "$times === null ? null : new Array<number>($size)";
+    return `if ($n === ${MAX_BATCH}) {
+  $out.done($values, ${keyed ? "$keys" : "null"}, $outTimes, $n);
+  $values = new Array($size);${keyed ? "\n  $keys = new Array<unknown>($size);" : ""}
+  $outTimes = ${times};
+  $n = 0;
+}`;
+  }
+
   /** `time`: the variable holding the record's event time once a `watermark` step computed it. */
   private step(steps: OpStream[], k: number, cur: string, outType: FlowType, time: string | null = null): string {
     // Without a watermark step, an output keeps the time of the input it came from, if it had one.
     const stamp = time ? `$outTimes![$n] = ${time};` : "if ($outTimes !== null) $outTimes[$n] = $times![$i]!;";
-    if (k === steps.length) return `$values[$n] = ${cur};\n${stamp}\n$n++;`;
+    if (k === steps.length) return `$values[$n] = ${cur};\n${stamp}\n$n++;\n${this.flushWhenFull(steps, time)}`;
     const s = steps[k]!;
     const l = s.lambda!;
     const p = mangle(l.params[0]!.name);
@@ -351,7 +365,7 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
       case "flatMap":
         return `{ ${comment}\nconst ${p} = ${cur};\nfor (const ${next} of ${body}) {\n${this.step(steps, k + 1, next, outType, time)} } }`;
       case "keyBy":
-        return `{ ${comment}\nconst ${p} = ${cur};\n$keys[$n] = ${body};\n$values[$n] = ${cur};\n${stamp}\n$n++; }`;
+        return `{ ${comment}\nconst ${p} = ${cur};\n$keys[$n] = ${body};\n$values[$n] = ${cur};\n${stamp}\n$n++;\n${this.flushWhenFull(steps, time)} }`;
       case "watermark": {
         // The record's event time; a record without one is reported here and skipped.
         const where = JSON.stringify(this.where(s.step.span));
