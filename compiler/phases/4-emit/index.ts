@@ -315,12 +315,14 @@ export function ${f.name}($entries: Map<KeyId, AggregateEntry>, $keys: readonly 
     const body = this.step(steps, 0, "$r0", f.outputType);
     const first = steps[0]!.step.span;
     const outType = wrapArrayElem(tsType(f.outputType));
+    // Only a flatMap can fill a batch before the input ends, and then new arrays take what follows.
+    const decl = steps.some((s) => s.op === "flatMap") ? "let" : "const";
     return `// ${steps.map((s) => s.op).join(" → ")}, fused (${this.where(first)}${steps.length > 1 ? `-${this.planned.checked.file.position(steps[steps.length - 1]!.step.span.start).line}` : ""})
 export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}[], $times: readonly number[] | null, $out: Collector<${tsType(f.outputType)}>): void {
-  // Output batches of at most ${MAX_BATCH} records (MAX_BATCH): a flatMap can make many records of one.
+  // Output batches of at most ${MAX_BATCH} records (MAX_BATCH).
   const $size = Math.min($input.length, ${MAX_BATCH});
-  let $values = new Array<${outType}>($size);${f.keyed ? "\n  let $keys = new Array<unknown>($size);" : ""}
-  let $outTimes = ${stamps ? "new Array<number>($size)" : "$times === null ? null : new Array<number>($size)"};
+  ${decl} $values = new Array<${outType}>($size);${f.keyed ? `\n  ${decl} $keys = new Array<unknown>($size);` : ""}
+  ${decl} $outTimes = ${stamps ? "new Array<number>($size)" : "$times === null ? null : new Array<number>($size)"};
   let $n = 0;
   for (let $i = 0; $i < $input.length; $i++) {
     const $r0 = $input[$i]!;
@@ -336,6 +338,9 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
 
   /** After a record is stored: a full batch (MAX_BATCH records) goes out, and new arrays take what follows. */
   private flushWhenFull(steps: OpStream[], time: string | null): string {
+    // Without a flatMap a chain makes at most one record of each input record, and input batches
+    // are at most MAX_BATCH long already.
+    if (!steps.some((s) => s.op === "flatMap")) return "";
     const keyed = steps[steps.length - 1]!.op === "keyBy";
     const times = time !== null ? "new Array<number>($size)" : "$times === null ? null : new Array<number>($size)";
     return `if ($n === ${MAX_BATCH}) {
