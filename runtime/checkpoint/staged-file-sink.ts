@@ -2,8 +2,9 @@
 // staged segment file, `.part-<p>.<ext>.ckpt-after-<m>` (m: the barrier that opened it). At barrier
 // n (pre-commit) the segment is closed, synced and remembered, and a new one opens for what follows.
 // Once checkpoint n has completed, commit appends every staged segment up to n to `part-<p>.<ext>`
-// and deletes it (the first one, while that file is empty, is renamed onto it instead). Each segment knows the published file's length before it (`start`), so a commit
-// is idempotent: write its bytes at `start` (in place), sync, delete; after a crash, recovery does it again
+// and deletes it (the first one, while that file is empty, is renamed onto it instead). Each
+// segment knows the published file's length before it (`start`), so a commit is idempotent: write
+// its bytes at `start` (in place), sync, delete; after a crash, recovery does it again
 // from the checkpoint's manifest (commitStagedOutput) and truncates what a later, incomplete
 // checkpoint may have appended. The cluster's attempt staging (`.part-<p>.<ext>.attempt-<n>`) is a
 // different path (file.ts) and never meets this one.

@@ -7,7 +7,7 @@ import { keyGroupOf, keyId } from "../exec/keys.js";
 import type { Batch } from "../exec/messages.js";
 import type { WindowTime } from "../plan.js";
 import { MinHeap } from "./min-heap.js";
-import { EntryText, jsonValue, pendingState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
+import { EntryText, jsonValue, textState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
 
 export class DistinctOperator implements Operator {
   /** Key id → the key and the time of its last kept element. */
@@ -73,7 +73,7 @@ export class DistinctOperator implements Operator {
   snapshot(): OperatorState {
     const text = new EntryText();
     for (const [id, k] of this.kept) text.add(keyGroupOf(id, this.ctx.keyGroups), `[${jsonValue(k.key)},${jsonValue(k.time)}]`);
-    return pendingState(this.id, text);
+    return textState(this.id, text);
   }
 
   restore(states: readonly OperatorState[]): void {

@@ -9,7 +9,7 @@ import { keyGroupOf, keyId } from "../exec/keys.js";
 import type { Batch } from "../exec/messages.js";
 import { MAX_BATCH, type WindowTime } from "../plan.js";
 import { MinHeap } from "./min-heap.js";
-import { EntryText, jsonValue, pendingState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
+import { EntryText, jsonValue, textState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
 
 interface Buffered {
   value: unknown;
@@ -114,7 +114,7 @@ export class JoinOperator implements Operator {
         for (const b of buf) text.add(kg, `[${key},${side},${jsonValue(b.value)},${jsonValue(b.time)}]`);
       });
     }
-    return pendingState(this.id, text);
+    return textState(this.id, text);
   }
 
   restore(states: readonly OperatorState[]): void {

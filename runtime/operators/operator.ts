@@ -46,7 +46,7 @@ export function settleState<S extends OperatorState | undefined>(state: S): S {
  * A snapshot whose entries are JSON text (see EntryText): complete, or with `read` completing it
  * later (see OperatorState[PENDING]). JSON.stringify of it reads the rest at once.
  */
-export function pendingState(operator: string, text: EntryText, read?: (budgetMs: number, entries?: number) => boolean): OperatorState {
+export function textState(operator: string, text: EntryText, read?: (budgetMs: number, entries?: number) => boolean): OperatorState {
   const keyGroups: Record<number, unknown[]> = {};
   const state: OperatorState = read ? { operator, keyGroups, [PENDING]: read, [TEXT]: text } : { operator, keyGroups, [TEXT]: text };
   Object.defineProperty(state, "toJSON", {
@@ -65,14 +65,13 @@ export function pendingState(operator: string, text: EntryText, read?: (budgetMs
  * every collection in between had to copy or mark; here only each entry's text lives, briefly.
  */
 export class EntryText {
-  private readonly byGroup = new Map<number, { parts: Buffer[]; buf: Buffer; off: number; empty: boolean }>();
+  private readonly byGroup = new Map<number, { parts: Buffer[]; buf: Buffer; off: number }>();
 
   /** Appends an entry's JSON text (see jsonValue) to the key group's entries. */
   add(kg: number, json: string): void {
     let g = this.byGroup.get(kg);
-    if (g === undefined) this.byGroup.set(kg, (g = { parts: [], buf: Buffer.allocUnsafe(1024), off: 0, empty: true }));
-    const s = g.empty ? json : `,${json}`;
-    g.empty = false;
+    if (g === undefined) this.byGroup.set(kg, (g = { parts: [], buf: Buffer.allocUnsafe(1024), off: 0 }));
+    const s = g.off === 0 && g.parts.length === 0 ? json : `,${json}`;
     // A UTF-8 byte sequence is at most 3 bytes per UTF-16 code unit.
     const most = s.length * 3;
     if (g.off + most > g.buf.length) {
@@ -137,6 +136,13 @@ export async function stateChunks(state: OperatorState, slice: (ms: number) => v
       size = 0;
     }
   };
+  // A turn for the records once this stretch has lasted SNAPSHOT_SLICE_MS.
+  const pauseWhenDue = async () => {
+    if (performance.now() - t0 < SNAPSHOT_SLICE_MS) return;
+    slice(performance.now() - t0);
+    await turn();
+    t0 = performance.now();
+  };
   const { keyGroups, ...rest } = state;
   // `rest` holds `operator` at least: its text without the closing brace starts the object.
   put(`${JSON.stringify(rest).slice(0, -1)},"keyGroups":{`);
@@ -147,11 +153,7 @@ export async function stateChunks(state: OperatorState, slice: (ms: number) => v
       put(`${first ? "" : ","}${JSON.stringify(String(kg))}:[`);
       first = false;
       for (const part of parts) {
-        if (performance.now() - t0 >= SNAPSHOT_SLICE_MS) {
-          slice(performance.now() - t0);
-          await turn();
-          t0 = performance.now();
-        }
+        await pauseWhenDue();
         put(part);
       }
       put("]");
@@ -163,11 +165,7 @@ export async function stateChunks(state: OperatorState, slice: (ms: number) => v
     first = false;
     // A key group's entries a few hundred at a time: a million keys make key groups of thousands.
     for (let i = 0; i < entries.length; i += 256) {
-      if (performance.now() - t0 >= SNAPSHOT_SLICE_MS) {
-        slice(performance.now() - t0);
-        await turn();
-        t0 = performance.now();
-      }
+      await pauseWhenDue();
       put(`${i === 0 ? "" : ","}${JSON.stringify(entries.slice(i, i + 256)).slice(1, -1)}`);
     }
     put("]");

@@ -10,7 +10,7 @@ import type { Batch } from "../exec/messages.js";
 import type { AggregateEntry, AggregateSpec, FoldContext, FoldFn, KeyId, WindowSpec } from "../plan.js";
 import { accumulatorFor, copyAcc, type Accumulator } from "./accumulators.js";
 import { LateElements } from "./late.js";
-import { EntryText, finishReading, jsonValue, pendingState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
+import { EntryText, finishReading, jsonValue, textState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
 
 type Sized = WindowSpec & { kind: "tumbling" | "sliding" };
 
@@ -83,7 +83,7 @@ export class WindowAggregateOperator implements Operator {
         lateTimes.push(t);
         continue;
       }
-      this.eachWindow(t, (entries) => this.update(entries, keys[i], batch.values[i]));
+      this.eachWindow(t, this.updateIn, keys[i], batch.values[i]);
     }
     this.late.handle(lateValues, lateTimes);
   }
@@ -119,8 +119,7 @@ export class WindowAggregateOperator implements Operator {
           j++;
         }
       }
-      const [from, to] = [i, j];
-      this.eachWindow(t, (entries) => fold(entries, keys, values, from, to, this.foldCtx));
+      this.eachWindow(t, (entries, from, to) => fold(entries, keys, values, from, to, this.foldCtx), i, j);
       i = j;
     }
   }
@@ -129,21 +128,24 @@ export class WindowAggregateOperator implements Operator {
    * Runs `add` on the state of every window a record at `t` falls in (a sliding window's several:
    * a record on which the aggregate's functions throw is reported for the first of them only).
    */
-  private eachWindow(t: number, add: (entries: Map<KeyId, AggregateEntry>) => void): void {
+  private eachWindow<A, B>(t: number, add: (entries: Map<KeyId, AggregateEntry>, a: A, b: B) => void, a: A, b: B): void {
     const w = this.window;
     if (w.kind === "tumbling") {
       const start = t - mod(t, w.sizeMs);
       if (this.last?.start !== start) this.last = { start, entries: this.entriesOf(start) };
-      add(this.last.entries);
+      add(this.last.entries, a, b);
       return;
     }
     const starts = windowStarts(w, t);
     for (let k = 0; k < starts.length; k++) {
       this.quiet = k > 0;
-      add(this.entriesOf(starts[k]!));
+      add(this.entriesOf(starts[k]!), a, b);
     }
     this.quiet = false;
   }
+
+  /** update as a value made once: the generic path passes it to eachWindow for every record. */
+  private readonly updateIn = (entries: Map<KeyId, AggregateEntry>, key: unknown, value: unknown): void => this.update(entries, key, value);
 
   private update(entries: Map<KeyId, AggregateEntry>, key: unknown, value: unknown): void {
     const id = keyId(key);
@@ -254,7 +256,7 @@ export class WindowAggregateOperator implements Operator {
       if (this.reading === state) this.reading = undefined;
       return true;
     };
-    const state = pendingState(this.id, text, read);
+    const state = textState(this.id, text, read);
     this.reading = state;
     return state;
   }

@@ -11,7 +11,7 @@ import type { AggregateSpec, WindowSpec } from "../plan.js";
 import { accumulatorFor, type Accumulator } from "./accumulators.js";
 import { LateElements } from "./late.js";
 import { MinHeap } from "./min-heap.js";
-import { EntryText, jsonValue, pendingState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
+import { EntryText, jsonValue, textState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
 import { EMIT_BATCH } from "./window-aggregate.js";
 
 interface Session {
@@ -150,7 +150,7 @@ export class SessionAggregateOperator implements Operator {
       const key = jsonValue(ks.key);
       for (const s of ks.sessions) text.add(kg, `[${key},${jsonValue(s.start)},${jsonValue(s.end)},${jsonValue(s.acc)}]`);
     }
-    return pendingState(this.id, text);
+    return textState(this.id, text);
   }
 
   restore(states: readonly OperatorState[]): void {

@@ -312,17 +312,24 @@ export function ${f.name}($entries: Map<KeyId, AggregateEntry>, $keys: readonly 
   private chain(f: FunctionSpec & { kind: "chain" }): string {
     const steps = f.steps;
     const stamps = steps.some((s) => s.op === "watermark");
-    const body = this.step(steps, 0, "$r0", f.outputType);
-    const first = steps[0]!.step.span;
     const outType = wrapArrayElem(tsType(f.outputType));
-    // Only a flatMap can fill a batch before the input ends, and then new arrays take what follows.
-    const decl = steps.some((s) => s.op === "flatMap") ? "let" : "const";
+    const values = `new Array<${outType}>($size)`;
+    const keys = "new Array<unknown>($size)";
+    const times = stamps ? "new Array<number>($size)" : "$times === null ? null : new Array<number>($size)";
+    const done = `$out.done($values, ${f.keyed ? "$keys" : "null"}, $outTimes, $n);`;
+    // Only a flatMap can fill a batch before the input ends (input batches are at most MAX_BATCH
+    // long): then the full batch goes out and new arrays take what follows.
+    const flatMap = steps.some((s) => s.op === "flatMap");
+    const flush = flatMap ? `if ($n === ${MAX_BATCH}) {\n${done}\n$values = ${values};${f.keyed ? `\n$keys = ${keys};` : ""}\n$outTimes = ${times};\n$n = 0;\n}` : "";
+    const decl = flatMap ? "let" : "const";
+    const body = this.step(steps, 0, "$r0", flush);
+    const first = steps[0]!.step.span;
     return `// ${steps.map((s) => s.op).join(" → ")}, fused (${this.where(first)}${steps.length > 1 ? `-${this.planned.checked.file.position(steps[steps.length - 1]!.step.span.start).line}` : ""})
 export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}[], $times: readonly number[] | null, $out: Collector<${tsType(f.outputType)}>): void {
   // Output batches of at most ${MAX_BATCH} records (MAX_BATCH).
   const $size = Math.min($input.length, ${MAX_BATCH});
-  ${decl} $values = new Array<${outType}>($size);${f.keyed ? `\n  ${decl} $keys = new Array<unknown>($size);` : ""}
-  ${decl} $outTimes = ${stamps ? "new Array<number>($size)" : "$times === null ? null : new Array<number>($size)"};
+  ${decl} $values = ${values};${f.keyed ? `\n  ${decl} $keys = ${keys};` : ""}
+  ${decl} $outTimes = ${times};
   let $n = 0;
   for (let $i = 0; $i < $input.length; $i++) {
     const $r0 = $input[$i]!;
@@ -332,30 +339,18 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
       $out.fail($r0, $e, ${JSON.stringify(this.where(first))});
     }
   }
-  $out.done($values, ${f.keyed ? "$keys" : "null"}, $outTimes, $n);
+  ${done}
 }`;
   }
 
-  /** After a record is stored: a full batch (MAX_BATCH records) goes out, and new arrays take what follows. */
-  private flushWhenFull(steps: OpStream[], time: string | null): string {
-    // Without a flatMap a chain makes at most one record of each input record, and input batches
-    // are at most MAX_BATCH long already.
-    if (!steps.some((s) => s.op === "flatMap")) return "";
-    const keyed = steps[steps.length - 1]!.op === "keyBy";
-    const times = time !== null ? "new Array<number>($size)" : "$times === null ? null : new Array<number>($size)";
-    return `if ($n === ${MAX_BATCH}) {
-  $out.done($values, ${keyed ? "$keys" : "null"}, $outTimes, $n);
-  $values = new Array($size);${keyed ? "\n  $keys = new Array<unknown>($size);" : ""}
-  $outTimes = ${times};
-  $n = 0;
-}`;
-  }
-
-  /** `time`: the variable holding the record's event time once a `watermark` step computed it. */
-  private step(steps: OpStream[], k: number, cur: string, outType: FlowType, time: string | null = null): string {
+  /**
+   * `flush`: code run after a record is stored (a full batch goes out); `time`: the variable holding
+   * the record's event time once a `watermark` step computed it.
+   */
+  private step(steps: OpStream[], k: number, cur: string, flush: string, time: string | null = null): string {
     // Without a watermark step, an output keeps the time of the input it came from, if it had one.
     const stamp = time ? `$outTimes![$n] = ${time};` : "if ($outTimes !== null) $outTimes[$n] = $times![$i]!;";
-    if (k === steps.length) return `$values[$n] = ${cur};\n${stamp}\n$n++;\n${this.flushWhenFull(steps, time)}`;
+    if (k === steps.length) return `$values[$n] = ${cur};\n${stamp}\n$n++;\n${flush}`;
     const s = steps[k]!;
     const l = s.lambda!;
     const p = mangle(l.params[0]!.name);
@@ -364,13 +359,13 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
     const next = `$r${k + 1}`;
     switch (s.op) {
       case "map":
-        return `{ ${comment}\nconst ${p} = ${cur};\nconst ${next} = ${body};\n${this.step(steps, k + 1, next, outType, time)} }`;
+        return `{ ${comment}\nconst ${p} = ${cur};\nconst ${next} = ${body};\n${this.step(steps, k + 1, next, flush, time)} }`;
       case "filter":
-        return `{ ${comment}\nconst ${p} = ${cur};\nif (!(${body})) continue;\n${this.step(steps, k + 1, cur, outType, time)} }`;
+        return `{ ${comment}\nconst ${p} = ${cur};\nif (!(${body})) continue;\n${this.step(steps, k + 1, cur, flush, time)} }`;
       case "flatMap":
-        return `{ ${comment}\nconst ${p} = ${cur};\nfor (const ${next} of ${body}) {\n${this.step(steps, k + 1, next, outType, time)} } }`;
+        return `{ ${comment}\nconst ${p} = ${cur};\nfor (const ${next} of ${body}) {\n${this.step(steps, k + 1, next, flush, time)} } }`;
       case "keyBy":
-        return `{ ${comment}\nconst ${p} = ${cur};\n$keys[$n] = ${body};\n$values[$n] = ${cur};\n${stamp}\n$n++;\n${this.flushWhenFull(steps, time)} }`;
+        return `{ ${comment}\nconst ${p} = ${cur};\n$keys[$n] = ${body};\n$values[$n] = ${cur};\n${stamp}\n$n++;\n${flush} }`;
       case "watermark": {
         // The record's event time; a record without one is reported here and skipped.
         const where = JSON.stringify(this.where(s.step.span));
@@ -384,7 +379,7 @@ try {
   $out.fail(${cur}, $e, ${where});
   continue;
 }
-${this.step(steps, k + 1, cur, outType, "$t")} }`;
+${this.step(steps, k + 1, cur, flush, "$t")} }`;
       }
       default:
         throw new Error(`internal: ${s.op} in a chain`);
