@@ -92,6 +92,13 @@ export interface ChainNode extends NodeBase {
   fn: string;
   /** The fused operators, in order, for explain. */
   steps: { op: string; loc: SourceLoc }[];
+  /**
+   * Set when the chain ends in keyBy and its only consumer is a processing-time tumbling window
+   * aggregate: `fn`, a FusedFoldFn in `functions`, runs the chain and that aggregate's fold in one
+   * loop. The runtime uses it when both run as one instance in the same process (one partition),
+   * where the hash exchange between them sends every record to the same place anyway.
+   */
+  foldInto?: { node: string; fn: string };
 }
 
 export interface AggregateNode extends NodeBase {
@@ -239,7 +246,16 @@ export type FoldFn<T = any> = (
   ctx: FoldContext,
 ) => void;
 
+/**
+ * A chain and the fold of the aggregate after it in one loop (ChainNode.foldInto): runs the chain
+ * over `input` and adds each record it would have emitted to `entries` (one window's state), with
+ * no batch in between. A record failing in the chain is reported through `out.fail`, one failing in
+ * the aggregate's code through `ctx.fail`, as the two functions apart would. Returns the number of
+ * records the chain passed on.
+ */
+export type FusedFoldFn<T = any> = (input: readonly T[], entries: Map<KeyId, AggregateEntry>, ctx: FoldContext, out: Collector<unknown>) => number;
+
 export interface PlanModule {
   plan: ExecutionPlan;
-  functions: Record<string, ChainFn | ValueFn | ReduceFn | FoldFn>;
+  functions: Record<string, ChainFn | ValueFn | ReduceFn | FoldFn | FusedFoldFn>;
 }

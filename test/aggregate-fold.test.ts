@@ -7,18 +7,17 @@
 // Copy-on-write snapshots: a snapshot read a few entries at a time while records go on (windows
 // closing, new keys, changed accumulators) equals one read at once at its barrier.
 import fc from "fast-check";
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compile, SourceFile } from "../compiler/index.js";
 import { keyGroupRange } from "../runtime/exec/keys.js";
 import type { Batch } from "../runtime/exec/messages.js";
 import { Output } from "../runtime/exec/output.js";
 import { jsonValue, PENDING, stateText, type OperatorContext, type OperatorState } from "../runtime/operators/operator.js";
 import { WindowAggregateOperator } from "../runtime/operators/window-aggregate.js";
 import type { AggregateNode, PlanModule } from "../runtime/plan.js";
+import { compileModule } from "./helpers/plan-module.js";
 
 let dir: string;
 beforeAll(() => {
@@ -55,16 +54,7 @@ events
   |> ${aggregate}
   |> sink stdout()
 `;
-  const file = new SourceFile(join(dir, `${name}.flow`), text);
-  const r = await compile(file, { outDir: dir, sourceDir: dir });
-  if (!r.emitted) throw new Error(`does not compile:\n${text}\n${r.diagnostics.map((d) => d.message).join("\n")}`);
-  for (const f of r.emitted.files) {
-    mkdirSync(dirname(join(dir, f.path)), { recursive: true });
-    writeFileSync(join(dir, f.path), f.text);
-  }
-  const path = join(dir, `${r.emitted.baseName}.js`);
-  writeFileSync(path, r.emitted.js);
-  const mod = (await import(pathToFileURL(path).href)) as PlanModule;
+  const mod = await compileModule(dir, name, text);
   const node = mod.plan.nodes.find((n): n is AggregateNode => n.kind === "aggregate")!;
   return { mod, node };
 }

@@ -16,7 +16,7 @@ import { WindowAggregateOperator } from "../operators/window-aggregate.js";
 import { SessionAggregateOperator } from "../operators/window-session.js";
 import type { Operator, OperatorContext, OperatorState } from "../operators/operator.js";
 import { SinkOperator } from "../operators/sink.js";
-import { PLAN_VERSION, type ChainFn, type PlanModule, type PlanNode, type SinkNode, type SourceLoc, type ValueFn } from "../plan.js";
+import { PLAN_VERSION, type ChainFn, type FusedFoldFn, type PlanModule, type PlanNode, type SinkNode, type SourceLoc, type ValueFn } from "../plan.js";
 import { ERRORS_CONNECTOR, ErrorStreamReader } from "./error-streams.js";
 import { keyGroupRange } from "./keys.js";
 import type { Batch, ControlEvent } from "./messages.js";
@@ -78,6 +78,12 @@ export interface RunOptions {
   failOnError?: boolean;
   /** Checkpointing (embedded mode): barriers from the sources, snapshots and staged sinks (runtime/checkpoint/). */
   checkpoint?: JobCheckpointing;
+  /**
+   * Run a chain and the windowed aggregate it feeds in one generated loop where the plan allows it
+   * (ChainNode.foldInto, one partition, both here). Default true; false runs them apart, batch by
+   * batch (tests compare the two).
+   */
+  fuse?: boolean;
 }
 
 export interface SourceStats {
@@ -219,6 +225,7 @@ export class Job {
     // An error stream whose source does not run in this process never gets a record.
     for (const [source, readers] of this.errorStreams) if (!this.readers.some((r) => r.stats.name === source)) for (const r of readers) r.end();
     this.wire();
+    if (this.opts.fuse !== false) this.fuse();
     if (this.opts.restore) for (const t of this.localTasks()) t.operator.restore(this.opts.restore);
     this.opts.checkpoint?.attach({ tasks: this.localTasks(), cancel: (reason) => this.cancel(reason) });
   }
@@ -373,6 +380,31 @@ export class Job {
     }
     for (const [id, list] of this.tasks) list.forEach((t, i) => t?.operator.bindChannels?.(inputOf.get(`${id}#${i}`) ?? []));
     for (const [id, list] of this.tasks) list.forEach((t, i) => t?.openGate(channels.get(`${id}#${i}`) ?? 0));
+  }
+
+  /**
+   * A chain with a FusedFoldFn (ChainNode.foldInto) runs it when the chain and its aggregate are one
+   * instance each, both in this process, and nothing else reads the chain: every record the hash
+   * exchange would carry goes to that one aggregate, so the two run as one loop with no batch in
+   * between. The edge stays wired for the control events (watermarks, barriers, end), which follow
+   * the data as before.
+   */
+  private fuse(): void {
+    const nodes = this.mod.plan.nodes;
+    for (const node of nodes) {
+      if (node.kind !== "chain" || !node.foldInto) continue;
+      const into = node.foldInto;
+      const readers = nodes.filter((n) => n.inputs.some((i) => i.from === node.id));
+      const aggregate = nodes.find((n) => n.id === into.node);
+      if (readers.length !== 1 || readers[0] !== aggregate || aggregate.inputs.length !== 1) continue;
+      const [chain, ...otherChains] = this.tasks.get(node.id) ?? [];
+      const [agg, ...otherAggs] = this.tasks.get(aggregate.id) ?? [];
+      if (!chain || !agg || otherChains.length > 0 || otherAggs.length > 0) continue;
+      if (!(chain.operator instanceof ChainOperator) || !(agg.operator instanceof WindowAggregateOperator) || !agg.operator.fusable) continue;
+      const fn = (this.mod.functions as Record<string, unknown>)[into.fn];
+      if (typeof fn !== "function") throw new JobError(`the plan module has no function ${into.fn}`);
+      chain.operator.fuse({ fn: fn as FusedFoldFn, aggregate: agg.operator, received: (n) => void (agg.recordsIn += n) });
+    }
   }
 
   /** Publishes the staged output of this attempt's local sinks (after run() resolved). */

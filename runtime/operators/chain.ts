@@ -3,14 +3,27 @@
 // output arrays itself, so the per-record stores are the pipeline's own code, not a runtime closure
 // shared by every pipeline of the process. Records with an event time (after `watermark`) keep it;
 // a chain with a `watermark` step computes each record's time itself.
+//
+// Fused: when the chain's every record goes to one windowed aggregate running in the same process
+// and partition (Job.fuse), the plan's FusedFoldFn runs the chain and the aggregate's fold in one
+// loop and no batch is made between them. Control events still go the usual way, after the data.
 import type { Batch } from "../exec/messages.js";
-import type { ChainFn, Collector } from "../plan.js";
+import type { ChainFn, Collector, FusedFoldFn } from "../plan.js";
 import type { Operator, OperatorContext } from "./operator.js";
+import type { WindowAggregateOperator } from "./window-aggregate.js";
+
+interface FusedTarget {
+  fn: FusedFoldFn;
+  aggregate: WindowAggregateOperator;
+  /** Counts the records the aggregate took, as its task would have. */
+  received(n: number): void;
+}
 
 export class ChainOperator implements Operator {
   private readonly collector: Collector<unknown>;
   /** What the chain emitted for the current input batch: one batch, or several after a flatMap. */
   private outs: Batch[] = [];
+  private fused: FusedTarget | null = null;
 
   constructor(
     private readonly fn: ChainFn,
@@ -30,7 +43,18 @@ export class ChainOperator implements Operator {
     };
   }
 
+  /** From now on the chain's records go straight into `target`'s aggregate. */
+  fuse(target: FusedTarget): void {
+    this.fused = target;
+  }
+
   process(batch: Batch): void {
+    if (this.fused !== null) {
+      const n = this.fused.aggregate.foldFused(this.fused.fn, batch.values, this.collector);
+      this.ctx.out.recordsOut += n;
+      this.fused.received(n);
+      return;
+    }
     this.outs = [];
     this.fn(batch.values, batch.times ?? null, this.collector);
     const outs = this.outs;

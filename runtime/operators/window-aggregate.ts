@@ -7,7 +7,7 @@
 import { Output } from "../exec/output.js";
 import { keyGroupOf, keyId } from "../exec/keys.js";
 import type { Batch } from "../exec/messages.js";
-import type { AggregateEntry, AggregateSpec, FoldContext, FoldFn, KeyId, WindowSpec } from "../plan.js";
+import type { AggregateEntry, AggregateSpec, Collector, FoldContext, FoldFn, FusedFoldFn, KeyId, WindowSpec } from "../plan.js";
 import { accumulatorFor, copyAcc, type Accumulator } from "./accumulators.js";
 import { LateElements } from "./late.js";
 import { EntryText, finishReading, jsonValue, textState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
@@ -86,6 +86,23 @@ export class WindowAggregateOperator implements Operator {
       this.eachWindow(t, this.updateIn, keys[i], batch.values[i]);
     }
     this.late.handle(lateValues, lateTimes);
+  }
+
+  /** Whether a chain may run this aggregate's fold itself (foldFused): tumbling windows in processing time, with generated code. */
+  get fusable(): boolean {
+    return this.fold !== null && this.window.kind === "tumbling" && !this.eventTime;
+  }
+
+  /**
+   * A batch of the chain before run through the chain and the fold in one loop (`fn`, the plan's
+   * FusedFoldFn): every record goes to the window of now, as process() would send it. Returns the
+   * number of records the chain passed on.
+   */
+  foldFused(fn: FusedFoldFn, input: readonly unknown[], out: Collector<unknown>): number {
+    const now = Date.now();
+    const start = now - mod(now, this.window.sizeMs);
+    if (this.last?.start !== start) this.last = { start, entries: this.entriesOf(start) };
+    return fn(input, this.last.entries, this.foldCtx, out);
   }
 
   /**

@@ -16,7 +16,9 @@ export type FunctionSpec =
   | { kind: "value"; name: string; inputType: FlowType; lambda: A.LambdaExpr; step: A.OperatorStep | A.CallExpr }
   | { kind: "reduce"; name: string; type: FlowType; lambda: A.LambdaExpr; step: A.OperatorStep | A.CallExpr }
   /** An aggregate's accumulator code for its input and key types (runtime/plan.ts FoldFn). */
-  | { kind: "fold"; name: string; inputType: FlowType; keyType: FlowType; aggregate: AggregateSpec; step: A.OperatorStep };
+  | { kind: "fold"; name: string; inputType: FlowType; keyType: FlowType; aggregate: AggregateSpec; step: A.OperatorStep }
+  /** A chain and the fold of the aggregate it feeds in one loop (runtime/plan.ts FusedFoldFn). */
+  | { kind: "fusedFold"; name: string; chain: FunctionSpec & { kind: "chain" }; fold: FunctionSpec & { kind: "fold" } };
 
 export interface PlannedProgram {
   checked: CheckedProgram;
@@ -206,7 +208,11 @@ class Planner {
     // Tumbling and sliding windows run generated accumulator code; sessions merge windows, and an
     // aggregate without a window emits per record: both keep the runtime's generic accumulators.
     const fold = window && window.kind !== "session" ? `${id}_fold` : undefined;
-    if (fold) this.functions.push({ kind: "fold", name: fold, inputType: keyedInput.type, keyType: keyedInput.keyType ?? { kind: "unknown" }, aggregate: spec, step: s.step });
+    if (fold) {
+      const foldFn: FunctionSpec & { kind: "fold" } = { kind: "fold", name: fold, inputType: keyedInput.type, keyType: keyedInput.keyType ?? { kind: "unknown" }, aggregate: spec, step: s.step };
+      this.functions.push(foldFn);
+      this.fuseInto(id, foldFn, window!, windowStep!, keyedInput, ups);
+    }
     this.nodes.push({
       kind: "aggregate",
       id,
@@ -223,6 +229,23 @@ class Planner {
       ...(windowStep?.late && this.consumers.has(windowStep.late) ? { lateStream: windowStep.late.name } : {}),
     });
     return { id, keyed: false, parallelism: "partitioned" };
+  }
+
+  /**
+   * A chain whose every record goes to this aggregate (it ends in the keyBy the window takes, and
+   * nothing else reads it) also gets a function running it and the aggregate's fold in one loop.
+   * Only for tumbling windows in processing time: all records of a batch go to one window, and
+   * none is late.
+   */
+  private fuseInto(aggregateId: string, fold: FunctionSpec & { kind: "fold" }, window: WindowSpec, windowStep: OpStream, keyedInput: Stream, ups: Upstream[]): void {
+    if (window.kind !== "tumbling" || window.time !== "processing" || ups.length !== 1 || ups[0]!.port !== undefined) return;
+    if (this.consumers.get(keyedInput) !== 1 || this.consumers.get(windowStep) !== 1) return;
+    const chain = this.nodes.find((n) => n.id === ups[0]!.id);
+    const chainFn = this.functions.find((f) => f.kind === "chain" && f.name === chain?.id);
+    if (chain?.kind !== "chain" || chainFn?.kind !== "chain" || !chainFn.keyed) return;
+    const name = `${fold.name}_fused`;
+    this.functions.push({ kind: "fusedFold", name, chain: chainFn, fold });
+    chain.foldInto = { node: aggregateId, fn: name };
   }
 
   /** The late elements of a window: the side output of the aggregate after it. */

@@ -207,6 +207,8 @@ export function ${f.name}(${mangle(p!.name)}: ${tsType(f.inputType)}): number {
       }
       case "fold":
         return this.fold(f);
+      case "fusedFold":
+        return this.fusedFold(f);
       case "reduce": {
         const [a, b] = f.lambda.params;
         const t = tsType(f.type);
@@ -225,6 +227,41 @@ export function ${f.name}(${mangle(a!.name)}: ${t}, ${mangle(b!.name)}: ${t}): $
    * layout is the one of runtime/operators/accumulators.ts, which checkpoints hold.
    */
   private fold(f: FunctionSpec & { kind: "fold" }): string {
+    const { start, record, usesValue } = this.foldParts(f);
+    return `// ${this.where(f.step.span)}: ${this.source(f.step.call.span)}, one window's state: key → accumulator
+export function ${f.name}($entries: Map<KeyId, AggregateEntry>, $keys: readonly unknown[], $values: readonly ${wrapArrayElem(tsType(f.inputType))}[], $from: number, $to: number, $ctx: FoldContext): void {
+  ${start}
+  for (let $i = $from; $i < $to; $i++) {
+    const $key = $keys[$i];${usesValue ? "\n    const $x = $values[$i]!;" : ""}
+    ${record}
+  }
+}`;
+  }
+
+  /**
+   * A chain and the fold of the aggregate it feeds as one loop: the chain's code up to its keyBy,
+   * which instead of storing the record adds it to its key's entry (runtime/plan.ts FusedFoldFn).
+   */
+  private fusedFold(f: FunctionSpec & { kind: "fusedFold" }): string {
+    const { start, record, usesValue } = this.foldParts(f.fold);
+    const steps = f.chain.steps;
+    const first = steps[0]!.step.span;
+    const tail = (value: string) => `${usesValue ? `const $x = ${value};\n` : ""}${record}\n$n++;`;
+    const body = this.step(steps, 0, "$r0", "", null, tail);
+    return `// ${steps.map((s) => s.op).join(" → ")} → ${this.source(f.fold.step.call.span)} in one loop (${this.where(first)}-${this.planned.checked.file.position(f.fold.step.span.start).line}): the chain and the aggregate's fold, run when they share a partition
+export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.chain.inputType))}[], $entries: Map<KeyId, AggregateEntry>, $ctx: FoldContext, $out: Collector<unknown>): number {
+  ${start}
+  let $n = 0;
+  ${this.inputLoop(body, first)}
+  return $n;
+}`;
+  }
+
+  /**
+   * The fold's code: `start` before the loop, `record` adding one record (`$key`, and `$x` when
+   * `usesValue`) to its key's entry.
+   */
+  private foldParts(f: FunctionSpec & { kind: "fold" }): { start: string; record: string; usesValue: boolean } {
     const parts: { agg: SimpleAggregate; acc: (e: string) => string }[] =
       f.aggregate.kind === "multi"
         ? f.aggregate.fields.map((p, k) => ({ agg: p.aggregate, acc: (e: string) => `(${e}.acc as unknown[])[${k}]` }))
@@ -289,18 +326,11 @@ export function ${f.name}(${mangle(a!.name)}: ${t}, ${mangle(b!.name)}: ${t}): $
     } catch ($err) {
       $ctx.fail($x, $err);
     }`;
-    return `// ${this.where(f.step.span)}: ${this.source(f.step.call.span)}, one window's state: key → accumulator
-export function ${f.name}($entries: Map<KeyId, AggregateEntry>, $keys: readonly unknown[], $values: readonly ${wrapArrayElem(tsType(f.inputType))}[], $from: number, $to: number, $ctx: FoldContext): void {
-  const $epoch = $ctx.epoch;
-  let $lastId: KeyId | undefined;
-  let $last: AggregateEntry | undefined;
-  for (let $i = $from; $i < $to; $i++) {
-    const $key = $keys[$i];${compute.length === 0 ? "" : "\n    const $x = $values[$i]!;"}
-    const $id = ${id};
-    let $e = $last !== undefined && $id === $lastId ? $last : $entries.get($id);
-    ${computeAndApply}
-  }
-}`;
+    return {
+      start: "const $epoch = $ctx.epoch;\nlet $lastId: KeyId | undefined;\nlet $last: AggregateEntry | undefined;",
+      record: `const $id = ${id};\nlet $e = $last !== undefined && $id === $lastId ? $last : $entries.get($id);\n${computeAndApply}`,
+      usesValue: compute.length > 0,
+    };
   }
 
   /**
@@ -331,23 +361,28 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
   ${decl} $values = ${values};${f.keyed ? `\n  ${decl} $keys = ${keys};` : ""}
   ${decl} $outTimes = ${times};
   let $n = 0;
-  for (let $i = 0; $i < $input.length; $i++) {
+  ${this.inputLoop(body, first)}
+  ${done}
+}`;
+  }
+
+  /** The loop of a chain over its input batch: a record whose code throws is reported at the chain's first operator and skipped. */
+  private inputLoop(body: string, first: A.Span): string {
+    return `for (let $i = 0; $i < $input.length; $i++) {
     const $r0 = $input[$i]!;
     try {
       ${body}
     } catch ($e) {
       $out.fail($r0, $e, ${JSON.stringify(this.where(first))});
     }
-  }
-  ${done}
-}`;
+  }`;
   }
 
   /**
    * `flush`: code run after a record is stored (a full batch goes out); `time`: the variable holding
    * the record's event time once a `watermark` step computed it.
    */
-  private step(steps: OpStream[], k: number, cur: string, flush: string, time: string | null = null): string {
+  private step(steps: OpStream[], k: number, cur: string, flush: string, time: string | null = null, fused?: (value: string) => string): string {
     // Without a watermark step, an output keeps the time of the input it came from, if it had one.
     const stamp = time ? `$outTimes![$n] = ${time};` : "if ($outTimes !== null) $outTimes[$n] = $times![$i]!;";
     if (k === steps.length) return `$values[$n] = ${cur};\n${stamp}\n$n++;\n${flush}`;
@@ -359,12 +394,13 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
     const next = `$r${k + 1}`;
     switch (s.op) {
       case "map":
-        return `{ ${comment}\nconst ${p} = ${cur};\nconst ${next} = ${body};\n${this.step(steps, k + 1, next, flush, time)} }`;
+        return `{ ${comment}\nconst ${p} = ${cur};\nconst ${next} = ${body};\n${this.step(steps, k + 1, next, flush, time, fused)} }`;
       case "filter":
-        return `{ ${comment}\nconst ${p} = ${cur};\nif (!(${body})) continue;\n${this.step(steps, k + 1, cur, flush, time)} }`;
+        return `{ ${comment}\nconst ${p} = ${cur};\nif (!(${body})) continue;\n${this.step(steps, k + 1, cur, flush, time, fused)} }`;
       case "flatMap":
-        return `{ ${comment}\nconst ${p} = ${cur};\nfor (const ${next} of ${body}) {\n${this.step(steps, k + 1, next, flush, time)} } }`;
+        return `{ ${comment}\nconst ${p} = ${cur};\nfor (const ${next} of ${body}) {\n${this.step(steps, k + 1, next, flush, time, fused)} } }`;
       case "keyBy":
+        if (fused) return `{ ${comment}\nconst ${p} = ${cur};\nconst $key = ${body};\n${fused(cur)} }`;
         return `{ ${comment}\nconst ${p} = ${cur};\n$keys[$n] = ${body};\n$values[$n] = ${cur};\n${stamp}\n$n++;\n${flush} }`;
       case "watermark": {
         // The record's event time; a record without one is reported here and skipped.
@@ -379,7 +415,7 @@ try {
   $out.fail(${cur}, $e, ${where});
   continue;
 }
-${this.step(steps, k + 1, cur, flush, "$t")} }`;
+${this.step(steps, k + 1, cur, flush, "$t", fused)} }`;
       }
       default:
         throw new Error(`internal: ${s.op} in a chain`);
