@@ -65,13 +65,21 @@ export function textState(operator: string, text: EntryText, read?: (budgetMs: n
  * every collection in between had to copy or mark; here only each entry's text lives, briefly.
  */
 export class EntryText {
-  private readonly byGroup = new Map<number, { parts: Buffer[]; buf: Buffer; off: number }>();
+  private readonly byGroup = new Map<number, { parts: Buffer[]; buf: Buffer; off: number; pending: string }>();
 
   /** Appends an entry's JSON text (see jsonValue) to the key group's entries. */
   add(kg: number, json: string): void {
     let g = this.byGroup.get(kg);
-    if (g === undefined) this.byGroup.set(kg, (g = { parts: [], buf: Buffer.allocUnsafe(1024), off: 0 }));
-    const s = g.off === 0 && g.parts.length === 0 ? json : `,${json}`;
+    if (g === undefined) this.byGroup.set(kg, (g = { parts: [], buf: Buffer.allocUnsafe(1024), off: 0, pending: "" }));
+    // Entries gather as a string and go into the buffer a couple of KB at a time: one encoding call
+    // per hundred entries rather than one each. (An entry's text is never empty.)
+    g.pending = g.pending === "" ? json : `${g.pending},${json}`;
+    if (g.pending.length >= PENDING_CHARS) this.encode(g);
+  }
+
+  private encode(g: { parts: Buffer[]; buf: Buffer; off: number; pending: string }): void {
+    const s = g.off === 0 && g.parts.length === 0 ? g.pending : `,${g.pending}`;
+    g.pending = "";
     // A UTF-8 byte sequence is at most 3 bytes per UTF-16 code unit.
     const most = s.length * 3;
     if (g.off + most > g.buf.length) {
@@ -87,9 +95,15 @@ export class EntryText {
   groups(): [number, Buffer[]][] {
     return [...this.byGroup]
       .sort((a, b) => a[0] - b[0])
-      .map(([kg, g]) => [kg, g.off > 0 ? [...g.parts, g.buf.subarray(0, g.off)] : g.parts]);
+      .map(([kg, g]) => {
+        if (g.pending !== "") this.encode(g);
+        return [kg, g.off > 0 ? [...g.parts, g.buf.subarray(0, g.off)] : g.parts];
+      });
   }
 }
+
+/** How many characters of entries' text a key group gathers before encoding them. */
+const PENDING_CHARS = 2048;
 
 /** What JSON.stringify writes for `x` as an array element; a finite number without its generic path. */
 export function jsonValue(x: unknown): string {
