@@ -1,9 +1,11 @@
 // The benchmark's workloads, each written once per contender: the .flow program (compiled and run
 // on the runtime), a hand-written fused loop (the baseline), RxJS 7, Node object-mode streams with
-// stream.pipeline(), and highland. Every implementation returns the same checksum for the same
-// input; checksums are linear in the aggregates (Σ key-weight × value), so a window that the
-// runtime's processing-time clock happens to split in two still gives the same checksum.
-import { createReadStream } from "node:fs";
+// stream.pipeline(), and highland. Every implementation writes its result rows as JSON lines to a
+// file, as the plan's file sink does (the same work: a job's results have to go somewhere), and
+// the checksum is taken from that file afterwards; checksums are linear in the aggregates
+// (Σ key-weight × value), so a window that the runtime's processing-time clock happens to split in
+// two still gives the same checksum.
+import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
 import { Readable, Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import _ from "highland";
@@ -17,10 +19,43 @@ export interface WorkloadInput {
   count: number;
   /** W2: the corpus file. */
   corpus: string;
+  /** The file the contender writes its result rows to (JSON lines, the plan's row shape). */
+  out: string;
 }
 
-export interface Outcome {
-  checksum: string;
+/**
+ * Result rows as JSON lines into a file, in writes of about 64 KB: by hand, what the plan's file
+ * sink does with its results. Each contender formats its rows itself, with a template per shape.
+ */
+export class RowFile {
+  private readonly fd: number;
+  private text = "";
+
+  constructor(path: string) {
+    this.fd = openSync(path, "w");
+  }
+
+  line(json: string): void {
+    this.text += `${json}\n`;
+    if (this.text.length >= 65536) this.flush();
+  }
+
+  private flush(): void {
+    writeSync(this.fd, this.text);
+    this.text = "";
+  }
+
+  close(): void {
+    if (this.text !== "") this.flush();
+    closeSync(this.fd);
+  }
+}
+
+/** W1's one result row. */
+function writeSum(out: string, sum: number): void {
+  const rows = new RowFile(out);
+  rows.line(`{"key":0,"sum":${sum}}`);
+  rows.close();
 }
 
 // ------------------------------------------------------------------------------------------- W1
@@ -40,16 +75,16 @@ nums
 `;
 }
 
-const w1: Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>> = {
-  async hand({ count }) {
+const w1: Record<LibraryContender, (input: WorkloadInput) => Promise<void>> = {
+  async hand({ count, out }) {
     let sum = 0;
     for (let x = 0; x < count; x++) {
       const y = x * 3;
       if (y % 2 === 0) sum += y;
     }
-    return { checksum: String(sum) };
+    writeSum(out, sum);
   },
-  async rxjs({ count }) {
+  async rxjs({ count, out }) {
     const sum = await lastValueFrom(
       range(0, count).pipe(
         map((x) => x * 3),
@@ -57,9 +92,9 @@ const w1: Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>> =
         reduce((a, x) => a + x, 0),
       ),
     );
-    return { checksum: String(sum) };
+    writeSum(out, sum);
   },
-  async streams({ count }) {
+  async streams({ count, out }) {
     let sum = 0;
     await pipeline(
       Readable.from(integers(count)),
@@ -67,15 +102,15 @@ const w1: Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>> =
       filterStream((x: number) => x % 2 === 0),
       sinkStream((x: number) => void (sum += x)),
     );
-    return { checksum: String(sum) };
+    writeSum(out, sum);
   },
-  async highland({ count }) {
+  async highland({ count, out }) {
     const sum = await _(integers(count))
       .map((x) => x * 3)
       .filter((x) => x % 2 === 0)
       .reduce(0, (a, x) => a + x)
       .toPromise(Promise);
-    return { checksum: String(sum) };
+    writeSum(out, sum);
   },
 };
 
@@ -120,6 +155,13 @@ export function wordChecksum(counts: Iterable<[string, number]>): string {
   return `${total} words, ${h.toString(16)}`;
 }
 
+/** W2's result rows, one per word. */
+function writeCounts(out: string, counts: Map<string, number>): void {
+  const rows = new RowFile(out);
+  for (const [w, n] of counts) rows.line(`{"key":${JSON.stringify(w)},"count":${n}}`);
+  rows.close();
+}
+
 function countWord(counts: Map<string, number>, w: string): Map<string, number> {
   counts.set(w, (counts.get(w) ?? 0) + 1);
   return counts;
@@ -147,8 +189,8 @@ function eachLine(path: string, line: (text: string) => void): Promise<void> {
   });
 }
 
-const w2: Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>> = {
-  async hand({ corpus }) {
+const w2: Record<LibraryContender, (input: WorkloadInput) => Promise<void>> = {
+  async hand({ corpus, out }) {
     const counts = new Map<string, number>();
     await eachLine(corpus, (line) => {
       const words = line.toLowerCase().split(WORD_SEPARATOR);
@@ -157,9 +199,9 @@ const w2: Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>> =
         if (w !== "") counts.set(w, (counts.get(w) ?? 0) + 1);
       }
     });
-    return { checksum: wordChecksum(counts) };
+    writeCounts(out, counts);
   },
-  async rxjs({ corpus }) {
+  async rxjs({ corpus, out }) {
     const lines = new Observable<string>((sub) => {
       eachLine(corpus, (line) => sub.next(line)).then(
         () => sub.complete(),
@@ -173,9 +215,9 @@ const w2: Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>> =
         reduce(countWord, new Map<string, number>()),
       ),
     );
-    return { checksum: wordChecksum(counts) };
+    writeCounts(out, counts);
   },
-  async streams({ corpus }) {
+  async streams({ corpus, out }) {
     const counts = new Map<string, number>();
     await pipeline(
       createReadStream(corpus, { encoding: "utf8" }),
@@ -190,9 +232,9 @@ const w2: Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>> =
       filterStream((w: string) => w !== ""),
       sinkStream((w: string) => void countWord(counts, w)),
     );
-    return { checksum: wordChecksum(counts) };
+    writeCounts(out, counts);
   },
-  async highland({ corpus }) {
+  async highland({ corpus, out }) {
     const counts = await _<string>(createReadStream(corpus, { encoding: "utf8" }) as unknown as NodeJS.ReadableStream)
       .split()
       .map((line) => line.toLowerCase().split(WORD_SEPARATOR))
@@ -200,7 +242,7 @@ const w2: Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>> =
       .filter((w) => w !== "")
       .reduce(new Map<string, number>(), countWord)
       .toPromise(Promise);
-    return { checksum: wordChecksum(counts) };
+    writeCounts(out, counts);
   },
 };
 
@@ -313,15 +355,22 @@ class TumblingSum {
   }
 }
 
-const w3: Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>> = {
-  async hand({ count }) {
+/** One W3 result row: a key's sum in the window starting at `start`. */
+function w3Row(key: number, sum: number, start: number): string {
+  return `{"key":${key},"sum":${sum},"start":${start},"end":${start + W3_WINDOW_MS}}`;
+}
+
+type W3Result = [key: number, sum: number, start: number];
+
+const w3: Record<LibraryContender, (input: WorkloadInput) => Promise<void>> = {
+  async hand({ count, out }) {
     // The window logic inlined: one map per open window, closed when the event time passes its end.
-    const check = new KeyedChecksum();
+    const rows = new RowFile(out);
     const windows = new Map<number, Map<number, number>>();
     const close = (watermark: number) => {
       for (const [start, w] of windows) {
         if (start + W3_WINDOW_MS > watermark) continue;
-        for (const [key, sum] of w) check.add(key, sum);
+        for (const [key, sum] of w) rows.line(w3Row(key, sum, start));
         windows.delete(start);
       }
     };
@@ -336,12 +385,12 @@ const w3: Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>> =
       w.set(e.key, (w.get(e.key) ?? 0) + e.value);
     }
     close(Infinity);
-    return { checksum: String(check.value) };
+    rows.close();
   },
-  async rxjs({ count }) {
+  async rxjs({ count, out }) {
     const windowed = (source: Observable<Event>) =>
-      new Observable<[number, number]>((sub) => {
-        const w = new TumblingSum((key, sum) => sub.next([key, sum]));
+      new Observable<W3Result>((sub) => {
+        const w = new TumblingSum((key, sum, start) => sub.next([key, sum, start]));
         return source.subscribe({
           next: (e) => w.add(e),
           error: (e) => sub.error(e),
@@ -351,17 +400,17 @@ const w3: Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>> =
           },
         });
       });
-    const check = await lastValueFrom(
+    const rows = await lastValueFrom(
       range(0, count).pipe(
         map(event),
         windowed,
-        reduce((c, [key, sum]) => (c.add(key, sum), c), new KeyedChecksum()),
+        reduce((f, [key, sum, start]) => (f.line(w3Row(key, sum, start)), f), new RowFile(out)),
       ),
     );
-    return { checksum: String(check.value) };
+    rows.close();
   },
-  async streams({ count }) {
-    const check = new KeyedChecksum();
+  async streams({ count, out }) {
+    const rows = new RowFile(out);
     let w: TumblingSum;
     await pipeline(
       Readable.from(integers(count)),
@@ -369,7 +418,7 @@ const w3: Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>> =
       new Transform({
         objectMode: true,
         construct(done) {
-          w = new TumblingSum((key, sum) => this.push([key, sum]));
+          w = new TumblingSum((key, sum, start) => this.push([key, sum, start]));
           done();
         },
         transform(e: Event, _enc, done) {
@@ -381,14 +430,14 @@ const w3: Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>> =
           done();
         },
       }),
-      sinkStream(([key, sum]: [number, number]) => check.add(key, sum)),
+      sinkStream(([key, sum, start]: W3Result) => rows.line(w3Row(key, sum, start))),
     );
-    return { checksum: String(check.value) };
+    rows.close();
   },
-  async highland({ count }) {
-    const check = await _(integers(count))
+  async highland({ count, out }) {
+    const rows = await _(integers(count))
       .map(event)
-      .consume<[number, number]>((() => {
+      .consume<W3Result>((() => {
         let w: TumblingSum | undefined;
         return (err, e, push, next) => {
           if (err) {
@@ -398,15 +447,15 @@ const w3: Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>> =
             w?.flush();
             push(null, e);
           } else {
-            w ??= new TumblingSum((key, sum) => push(null, [key, sum]));
+            w ??= new TumblingSum((key, sum, start) => push(null, [key, sum, start]));
             w.add(e);
             next();
           }
         };
       })())
-      .reduce(new KeyedChecksum(), (c, [key, sum]) => (c.add(key, sum), c))
+      .reduce(new RowFile(out), (f, [key, sum, start]) => (f.line(w3Row(key, sum, start)), f))
       .toPromise(Promise);
-    return { checksum: String(check.value) };
+    rows.close();
   },
 };
 
@@ -441,9 +490,9 @@ function sinkStream<T>(take: (x: T) => void): Writable {
   });
 }
 
-export const LIBRARY_RUNS: Record<WorkloadId, Record<LibraryContender, (input: WorkloadInput) => Promise<Outcome>>> = { W1: w1, W2: w2, W3: w3 };
+export const LIBRARY_RUNS: Record<WorkloadId, Record<LibraryContender, (input: WorkloadInput) => Promise<void>>> = { W1: w1, W2: w2, W3: w3 };
 
-/** The checksum of a plan's jsonl sink output, comparable with the library contenders'. */
+/** The checksum of the result rows a contender wrote (a plan's jsonl sink output, or a RowFile). */
 export function planChecksum(workload: WorkloadId, rows: Record<string, unknown>[]): string {
   if (workload === "W2") return wordChecksum(rows.map((r) => [r.key as string, r.count as number]));
   const check = new KeyedChecksum();
