@@ -225,7 +225,14 @@ export class Job {
     // An error stream whose source does not run in this process never gets a record.
     for (const [source, readers] of this.errorStreams) if (!this.readers.some((r) => r.stats.name === source)) for (const r of readers) r.end();
     this.wire();
-    if (this.opts.fuse !== false) this.fuse();
+    if (this.opts.fuse !== false) {
+      try {
+        this.fuse();
+      } catch (e) {
+        await this.abort();
+        throw toJobError(e);
+      }
+    }
     if (this.opts.restore) for (const t of this.localTasks()) t.operator.restore(this.opts.restore);
     this.opts.checkpoint?.attach({ tasks: this.localTasks(), cancel: (reason) => this.cancel(reason) });
   }
