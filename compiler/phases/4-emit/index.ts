@@ -228,7 +228,24 @@ export function ${f.name}(${mangle(a!.name)}: ${t}, ${mangle(b!.name)}: ${t}): $
    */
   private fold(f: FunctionSpec & { kind: "fold" }): string {
     const { start, record, usesValue } = this.foldParts(f);
-    return `// ${this.where(f.step.span)}: ${this.source(f.step.call.span)}, one window's state: key → accumulator
+    // The entries get a class of their own: V8 keeps a field's representation per object shape, and
+    // entries made as object literals share one shape with every other plan's in the process; after
+    // one stored an array in \`acc\`, another's sums went through a new heap number per record.
+    return `// ${this.where(f.step.span)}: one key's entry in ${this.source(f.step.call.span)}'s windows, a shape of this aggregate's own
+class ${entryClass(f)} implements AggregateEntry {
+  // (Declared only: a class field would start as undefined, and then hold every value boxed.)
+  declare key: unknown;
+  declare acc: unknown;
+  declare v: number;
+  declare old: unknown;
+  constructor(key: unknown, acc: unknown, v: number) {
+    this.key = key;
+    this.acc = acc;
+    this.v = v;
+    this.old = undefined;
+  }
+}
+// ${this.where(f.step.span)}: ${this.source(f.step.call.span)}, one window's state: key → accumulator
 export function ${f.name}($entries: Map<KeyId, AggregateEntry>, $keys: readonly unknown[], $values: readonly ${wrapArrayElem(tsType(f.inputType))}[], $from: number, $to: number, $ctx: FoldContext): void {
   ${start}
   for (let $i = $from; $i < $to; $i++) {
@@ -307,7 +324,7 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.chain.inputT
     const id = prim ? `typeof $key === ${JSON.stringify(prim)} ? $key : $ctx.keyId($key)` : "$ctx.keyId($key)";
     // The functions run first in the try block; the updates after them cannot throw. The entry
     // of the record before is kept: runs of one key (a constant key, sorted input) skip the lookup.
-    const insert = `{ $e = { key: $key, acc: ${initial}, v: $epoch, old: undefined }; $entries.set($id, $e); }`;
+    const insert = `{ $e = new ${entryClass(f)}($key, ${initial}, $epoch); $entries.set($id, $e); }`;
     // Copy on write: a checkpoint's snapshot reads the accumulators as they were at its barrier
     // while records go on, so the first change of an entry after a barrier keeps the value before.
     const flat = ["count", "sum", "min", "max"].includes(f.aggregate.kind);
@@ -435,6 +452,11 @@ function constLiteral(v: ConstValue): string {
 function primitiveTypeof(t: FlowType): string | null {
   const ts = tsType(t);
   return ts === "number" || ts === "string" || ts === "boolean" ? ts : null;
+}
+
+/** The class of a fold's entries (AggregateEntry), named after its aggregate. */
+function entryClass(f: FunctionSpec & { kind: "fold" }): string {
+  return `${f.name.replace(/_fold$/, "")}_Entry`;
 }
 
 function wrapArrayElem(t: string): string {
