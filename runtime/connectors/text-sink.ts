@@ -57,7 +57,8 @@ export function jsonFormatter(type: FlowType): (value: unknown) => string {
   const generic = (v: unknown) => JSON.stringify(v) ?? "null";
   const numeric = (t: FlowType): boolean =>
     t.kind === "int" || t.kind === "float" || t.kind === "timestamp" || t.kind === "duration" || (t.kind === "optional" && numeric(t.inner));
-  if (numeric(type)) return (v) => (typeof v === "number" ? jsonNumber(v) : generic(v));
+  const j = (x: unknown) => JSON.stringify(x);
+  if (numeric(type)) return new Function("g", `${NUMBER_TEXT}\nreturn (v) => (typeof v === "number" ? n(v) : g(v));`)(generic) as (value: unknown) => string;
   // (`v["__proto__"]` would read the prototype, not a field.)
   if (type.kind !== "record" || type.fields.length === 0 || type.fields.some((f) => f.name === "__proto__")) return generic;
   // One function per record type: `x.f` loads at fixed names, which a loop over the fields would not give.
@@ -66,28 +67,36 @@ export function jsonFormatter(type: FlowType): (value: unknown) => string {
     return `const x${i} = v[${JSON.stringify(f.name)}];
 if (x${i} !== undefined) { s += (s === "" ? "" : ",") + ${JSON.stringify(`${JSON.stringify(f.name)}:`)} + ${fmt}; }`;
   });
-  const body = `return (v) => {
+  const body = `${NUMBER_TEXT}
+return (v) => {
 if (v === null || typeof v !== "object" || Array.isArray(v)) return g(v);
 let s = "";
 ${parts.join("\n")}
 return "{" + s + "}";
 };`;
-  return new Function("n", "j", "g", body)(jsonNumber, (x: unknown) => JSON.stringify(x), generic) as (value: unknown) => string;
+  return new Function("j", "g", body)(j, generic) as (value: unknown) => string;
 }
 
-const ZEROS = ["", "0", "00", "000", "0000", "00000", "000000", "0000000", "00000000"];
-
-/** JSON.stringify(x) for a number. */
-export function jsonNumber(x: number): string {
-  if (x >= 0 && x < 1073741824 && (x | 0) === x) return `${x}`;
+/**
+ * The source of `n(x)`: JSON.stringify(x) for a number x, with integers beyond 2^30 (timestamps)
+ * made from two small ones. Every formatter compiles a copy of its own (new Function): one function
+ * shared by every sink in the process learns from all of them, and other plans' numbers made it
+ * five times slower on one plan's timestamps.
+ */
+const NUMBER_TEXT = `const Z = ["", "0", "00", "000", "0000", "00000", "000000", "0000000", "00000000"];
+function n(x) {
+  if (x >= 0 && x < 1073741824 && (x | 0) === x) return "" + x;
   if (Number.isSafeInteger(x)) {
     const a = Math.abs(x);
     const hi = Math.floor(a / 1e9);
-    const lo = `${a - hi * 1e9}`;
-    return `${x < 0 ? "-" : ""}${hi === 0 ? "" : hi}${hi === 0 ? "" : ZEROS[9 - lo.length]}${lo}`;
+    const lo = "" + (a - hi * 1e9);
+    return (x < 0 ? "-" : "") + (hi === 0 ? lo : hi + Z[9 - lo.length] + lo);
   }
-  return Number.isFinite(x) ? `${x}` : "null";
-}
+  return Number.isFinite(x) ? "" + x : "null";
+}`;
+
+/** JSON.stringify(x) for a number. */
+export const jsonNumber = new Function(`${NUMBER_TEXT}\nreturn n;`)() as (x: number) => string;
 
 class TextSinkWriter implements SinkWriter {
   private readonly format: (value: unknown) => string;
