@@ -40,10 +40,8 @@ class GenerateReader implements SourceReader {
   private readonly signal: AbortSignal;
   private readonly batchSize: number;
   private readonly rng = new Rng();
-  /** Record n, made by code built once for the element type (the switch over it runs here, not per record). */
-  private readonly make: (n: number, rng: Rng) => unknown;
-  /** Whether records draw from the PRNG: only then is it reseeded per record. */
-  private readonly random: boolean;
+  /** Fills a batch with records `from`…, by code built for the element type (see filler). */
+  private readonly fill: (batch: unknown[], from: number, k: number, rng: Rng, seed: number) => void;
 
   constructor(
     private readonly type: FlowType,
@@ -56,8 +54,7 @@ class GenerateReader implements SourceReader {
     private readonly from = 0,
   ) {
     this.produced = from;
-    this.make = maker(type);
-    this.random = usesRng(type);
+    this.fill = filler(type);
     this.signal = AbortSignal.any([signal, this.closing.signal]);
     this.batchSize = rate > 0 ? Math.max(1, Math.min(batchSize, Math.ceil((rate * PACING_INTERVAL_MS) / 1000))) : batchSize;
   }
@@ -83,15 +80,7 @@ class GenerateReader implements SourceReader {
       }
     }
     const batch = new Array<unknown>(k);
-    const { make, rng, seed } = this;
-    if (this.type.kind === "int") for (let i = 0; i < k; i++) batch[i] = from + i;
-    else if (!this.random) for (let i = 0; i < k; i++) batch[i] = make(from + i, rng);
-    else {
-      for (let i = 0; i < k; i++) {
-        rng.reset(seed, from + i);
-        batch[i] = make(from + i, rng);
-      }
-    }
+    this.fill(batch, from, k, this.rng, this.seed);
     this.produced = from + k;
     return batch;
   }
@@ -119,6 +108,20 @@ class GenerateReader implements SourceReader {
 export function generateValue(type: FlowType, n: number, seed: number, rng: Rng = new Rng()): unknown {
   rng.reset(seed, n);
   return maker(type)(n, rng);
+}
+
+/**
+ * The loop filling a batch with records of this type. Compiled for each reader (new Function): in a
+ * loop shared by every generator in the process, the call of the record maker would see every
+ * plan's maker and be left a call per record; here it sees one and is inlined. The PRNG is reseeded
+ * per record only for types that draw from it.
+ */
+function filler(t: FlowType): (batch: unknown[], from: number, k: number, rng: Rng, seed: number) => void {
+  if (t.kind === "int") {
+    return new Function("return (batch, from, k) => { for (let i = 0; i < k; i++) batch[i] = from + i; };")() as never;
+  }
+  const body = usesRng(t) ? "rng.reset(seed, from + i);\nbatch[i] = make(from + i, rng);" : "batch[i] = make(from + i, rng);";
+  return new Function("make", `return (batch, from, k, rng, seed) => {\nfor (let i = 0; i < k; i++) {\n${body}\n}\n};`)(maker(t)) as never;
 }
 
 /** Whether records of this type draw from the PRNG (strings and array lengths do). */
