@@ -113,6 +113,11 @@ export interface ExplainEdge {
   exchange: boolean;
   /** A hash exchange: the keyBy that decides the partition. */
   key: { text: string; type: string; loc: ExplainLoc } | null;
+  /**
+   * The chain `from` runs the aggregate `to` in one generated loop (ChainNode.foldInto), as it does
+   * when both are one instance in one process: then no record crosses this edge.
+   */
+  fused: boolean;
 }
 
 export interface ExplainOptions {
@@ -234,7 +239,8 @@ export function explain(planned: PlannedProgram, opts: ExplainOptions = {}): Exp
   const edges = plan.nodes.flatMap((n) =>
     n.inputs.map((i): ExplainEdge => {
       const from = byId.get(i.from)!;
-      return { from: i.from, to: n.id, partitioning: i.partitioning, exchange: i.partitioning !== "forward", key: i.partitioning === "hash" ? keyOf(from) : null };
+      const fused = from.kind === "chain" && from.foldInto?.node === n.id && instancesOf(from) === 1 && instancesOf(n) === 1;
+      return { from: i.from, to: n.id, partitioning: i.partitioning, exchange: i.partitioning !== "forward", key: i.partitioning === "hash" ? keyOf(from) : null, fused };
     }),
   );
 

@@ -19,7 +19,7 @@ export function renderText(x: Explanation): string {
       if (inputs.length > 1) out.push(`  ← union of ${inputs.length} inputs:`);
       for (const e of inputs) {
         if (inputs.length > 1) out.push(`    ← ${exchange(e)} from ${e.from}${keyText(e)}`);
-        else if (byId.get(e.from)!.stage !== stage.id) out.push(`  ← ${exchange(e)} from ${e.from}${keyText(e)}`);
+        else if (byId.get(e.from)!.stage !== stage.id) out.push(`  ← ${exchange(e)} from ${e.from}${keyText(e)}${e.fused ? "; one partition: runs in one loop with the chain" : ""}`);
       }
       out.push(`  ${describe(n)}`);
       if (n.kind === "chain") for (const o of n.operators) out.push(`      ${`${o.loc.line}:${o.loc.column}`.padEnd(7)} ${o.text}`);
