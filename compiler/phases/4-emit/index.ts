@@ -230,7 +230,7 @@ export function ${f.name}(${mangle(a!.name)}: ${t}, ${mangle(b!.name)}: ${t}): $
     const { start, record, usesValue } = this.foldParts(f);
     // The entries get a class of their own: V8 keeps a field's representation per object shape, and
     // entries made as object literals share one shape with every other plan's in the process; after
-    // one stored an array in \`acc\`, another's sums went through a new heap number per record.
+    // one stored an array in acc, another's sums went through a new heap number per record.
     return `// ${this.where(f.step.span)}: one key's entry in ${this.source(f.step.call.span)}'s windows, a shape of this aggregate's own
 class ${entryClass(f)} implements AggregateEntry {
   // (Declared only: a class field would start as undefined, and then hold every value boxed.)
