@@ -98,7 +98,15 @@ export interface ChainNode extends NodeBase {
    * loop. The runtime uses it when both run as one instance in the same process (one partition),
    * where the hash exchange between them sends every record to the same place anyway.
    */
-  foldInto?: { node: string; fn: string };
+  foldInto?: {
+    node: string;
+    fn: string;
+    /**
+     * Event time: the watermark node between the chain and the aggregate (it only tracks the times
+     * the chain stamps); `fn` is then a FusedEventFoldFn, which also does that node's work.
+     */
+    via?: string;
+  };
 }
 
 export interface AggregateNode extends NodeBase {
@@ -255,7 +263,35 @@ export type FoldFn<T = any> = (
  */
 export type FusedFoldFn<T = any> = (input: readonly T[], entries: Map<KeyId, AggregateEntry>, ctx: FoldContext, out: Collector<unknown>) => number;
 
+/**
+ * What a FusedEventFoldFn needs besides what a fold does: the state of the watermark node between
+ * the chain and the aggregate, and the aggregate's event time and windows.
+ */
+export interface EventFoldContext extends FoldContext {
+  /** Before the batch's first record that gets past the chain: what the watermark node does when a batch arrives. */
+  begin(): void;
+  /** The watermark the watermark node last sent on. */
+  emitted(): number;
+  /** The aggregate's event time: a record before it is late. */
+  watermark(): number;
+  /** Sends watermark `time` on, as the watermark node does: the aggregate fires what it closes. */
+  advance(time: number): void;
+  /** The state of the window starting at `start`. */
+  window(start: number): Map<KeyId, AggregateEntry>;
+  /** A record behind the aggregate's event time, with its time. */
+  late(record: unknown, time: number): void;
+}
+
+/**
+ * FusedFoldFn in event time: a chain with a `watermark` step, the watermark node after it and the
+ * tumbling window aggregate after that, in one loop. Per record it does what the three do apart:
+ * a record older than the watermark the records before it made first sends that watermark on; a
+ * record behind the aggregate's event time is late; the others go to their window's entry. At the
+ * end the batch's watermark goes on.
+ */
+export type FusedEventFoldFn<T = any> = (input: readonly T[], ctx: EventFoldContext, out: Collector<unknown>) => number;
+
 export interface PlanModule {
   plan: ExecutionPlan;
-  functions: Record<string, ChainFn | ValueFn | ReduceFn | FoldFn | FusedFoldFn>;
+  functions: Record<string, ChainFn | ValueFn | ReduceFn | FoldFn | FusedFoldFn | FusedEventFoldFn>;
 }

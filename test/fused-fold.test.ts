@@ -1,8 +1,10 @@
-// A chain and the processing-time tumbling aggregate it feeds, run as one generated loop (the
-// plan's FusedFoldFn, ChainNode.foldInto) when they share a partition, against the two run apart:
-// the same results, the same failed records (in the chain and in the aggregate's functions), the
-// same record counts per task, and the same copy-on-write snapshots. Which plans get a fused
-// function, and when the runtime uses it.
+// A chain and the tumbling window aggregate it feeds, run as one generated loop (the plan's
+// FusedFoldFn, ChainNode.foldInto) when they share a partition, against the two run apart: the same
+// results, the same failed records (in the chain and in the aggregate's functions), the same record
+// counts per task, and the same copy-on-write snapshots. In event time the loop also does the work
+// of the watermark node between them (cutting at out-of-order records, late elements counted or sent
+// to their stream): the same rows in the same order. Which plans get a fused function, and when the
+// runtime uses it.
 import fc from "fast-check";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,10 +30,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 type Row = { k: number; s: string; v: number };
 
 let programs = 0;
-async function load(body: string): Promise<PlanModule> {
+async function load(body: string, config = ""): Promise<PlanModule> {
   const name = `p${programs++}`;
   const text = `import { check } from "./udfs.ts"
 pipeline ${name}
+${config}
 source rows: { k: int, s: string, v: int } = stdin(format: "jsonl")
 
 ${body}
@@ -136,6 +139,70 @@ describe("a chain and its aggregate in one loop", () => {
   });
 });
 
+describe("in event time: a chain, the watermark node after it and the aggregate in one loop", () => {
+  // Timestamps out of order by up to 15 s (so the watermark node cuts batches, and records fall
+  // behind the watermark: late), a timestamp function that throws now and then, batches of 7.
+  const program = (aggregate: string, late: boolean) => `rows
+  |> filter(r => r.v % 11 != 3)
+  |> map(r => { k: r.k, s: r.s, v: r.v, ts: floor(check(r.s == "x" ? r.k * 1000 + r.v * 100 : r.v * 300)) })
+  |> watermark(r => r.ts, delay: 2s)
+  |> keyBy(r => r.k % 5)
+  |> window(tumbling(5s)${late ? ", late: tooLate" : ""})
+  |> ${aggregate}
+  |> sink file("out/results", format: "jsonl")
+${late ? 'tooLate |> sink file("out/late", format: "jsonl")' : ""}`;
+
+  /** Runs the job; every sink's rows in the order they were written, the failures, late count, task counts. */
+  async function runEvent(mod: PlanModule, input: Row[], fuse: boolean) {
+    const sinks = new Map<string, string[]>();
+    const failures: string[] = [];
+    const job = new Job(mod, {
+      fuse,
+      sourceOverrides: { rows: input },
+      sinkOverride: (node) => {
+        const rows: string[] = [];
+        sinks.set(node.id, rows);
+        return { write: (records) => void rows.push(...records.map((r) => JSON.stringify(r))), ready: () => undefined, close: async () => {} };
+      },
+      reporter: { recordFailed: (f) => failures.push(`${f.where}: ${f.message} ${JSON.stringify(f.record)}`) },
+    });
+    await job.open();
+    const summary = await job.run();
+    const counts = job.taskStats().map((t) => `${t.node}#${t.partition} in ${t.recordsIn} out ${t.recordsOut}`);
+    return { sinks: [...sinks].sort(), failures: failures.sort(), late: summary.lateRecords, counts };
+  }
+
+  const EVENT_AGGREGATES = {
+    sum: AGGREGATES.sum,
+    multi: "aggregate({ n: count(), total: sum(e => e.v), hi: max(e => check(e.v + 5)), mean: avg(e => e.v), folded: reduce((a, b) => { k: a.k, s: a.s, v: floor(check(a.v * 2 + b.v)), ts: b.ts }) })",
+  };
+  for (const [aggName, aggregate] of Object.entries(EVENT_AGGREGATES)) {
+    for (const late of [false, true]) {
+      it(`${aggName}${late ? ", late elements to a stream" : ""}: the same results in the same order, failures, late elements and task counts as the three apart`, async () => {
+        const { mod, calls } = counting(await load(program(aggregate, late), "config { batchSize: 7 }"));
+        expect(mod.plan.nodes.find((n): n is ChainNode => n.kind === "chain")?.foldInto?.via).toBeDefined();
+        let sawLate = false;
+        let sawFailure = false;
+        await fc.assert(
+          fc.asyncProperty(rows, async (input) => {
+            const apart = await runEvent(mod, input, false);
+            const before = calls();
+            const fused = await runEvent(mod, input, true);
+            expect(fused).toEqual(apart);
+            if (input.length > 0) expect(calls()).toBeGreaterThan(before);
+            // (Late elements are the chain's records, without a window's start.)
+            sawLate ||= apart.late > 0 || apart.sinks.some(([, rows]) => rows.some((r) => !r.includes('"start"')));
+            sawFailure ||= apart.failures.length > 0;
+          }),
+          { numRuns: 40 },
+        );
+        expect(sawLate).toBe(true);
+        expect(sawFailure).toBe(true);
+      });
+    }
+  }
+});
+
 describe("which plans get a fused function", () => {
   const foldInto = async (body: string) => (await load(body)).plan.nodes.find((n): n is ChainNode => n.kind === "chain")?.foldInto;
 
@@ -144,12 +211,23 @@ describe("which plans get a fused function", () => {
     expect(into?.fn).toMatch(/_fused$/);
   });
 
-  it("not for sliding windows, event time, or a chain another operator reads too", async () => {
+  it("a chain with a watermark step, through the watermark node after it, into an event-time tumbling window", async () => {
+    const into = await foldInto(`rows
+  |> map(r => { k: r.k, s: r.s, v: r.v, ts: r.v * 1000 })
+  |> watermark(r => r.ts, delay: 0ms)
+  |> keyBy(r => r.k)
+  |> window(tumbling(10s))
+  |> count()
+  |> sink stdout()`);
+    expect(into?.fn).toMatch(/_fused$/);
+    expect(into?.via).toMatch(/^watermark_/);
+  });
+
+  it("not for sliding windows, a watermark with its own node, or a chain another operator reads too", async () => {
     expect(await foldInto(pipeline("|> map(r => { k: r.k, s: r.s, v: r.v + 1 })", "r.k", "count()", "sliding(1h, every: 10m)"))).toBeUndefined();
     expect(
       await foldInto(`rows
-  |> map(r => { k: r.k, s: r.s, v: r.v, ts: r.v * 1000 })
-  |> watermark(r => r.ts, delay: 0ms)
+  |> watermark(r => r.v * 1000, delay: 0ms)
   |> keyBy(r => r.k)
   |> window(tumbling(10s))
   |> count()

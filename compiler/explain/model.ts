@@ -239,7 +239,9 @@ export function explain(planned: PlannedProgram, opts: ExplainOptions = {}): Exp
   const edges = plan.nodes.flatMap((n) =>
     n.inputs.map((i): ExplainEdge => {
       const from = byId.get(i.from)!;
-      const fused = from.kind === "chain" && from.foldInto?.node === n.id && instancesOf(from) === 1 && instancesOf(n) === 1;
+      // The chain before (or, in event time, before the watermark node before) runs `n` in its loop.
+      const chain = from.kind === "chain" ? from : plan.nodes.find((c) => c.kind === "chain" && c.foldInto?.via === from.id);
+      const fused = chain?.kind === "chain" && chain.foldInto?.node === n.id && instancesOf(chain) === 1 && instancesOf(n) === 1;
       return { from: i.from, to: n.id, partitioning: i.partitioning, exchange: i.partitioning !== "forward", key: i.partitioning === "hash" ? keyOf(from) : null, fused };
     }),
   );

@@ -16,7 +16,7 @@ import { WindowAggregateOperator } from "../operators/window-aggregate.js";
 import { SessionAggregateOperator } from "../operators/window-session.js";
 import type { Operator, OperatorContext, OperatorState } from "../operators/operator.js";
 import { SinkOperator } from "../operators/sink.js";
-import { PLAN_VERSION, type ChainFn, type FusedFoldFn, type PlanModule, type PlanNode, type SinkNode, type SourceLoc, type ValueFn } from "../plan.js";
+import { PLAN_VERSION, type ChainFn, type FusedEventFoldFn, type FusedFoldFn, type PlanModule, type PlanNode, type SinkNode, type SourceLoc, type ValueFn } from "../plan.js";
 import { ERRORS_CONNECTOR, ErrorStreamReader } from "./error-streams.js";
 import { keyGroupRange } from "./keys.js";
 import type { Batch, ControlEvent } from "./messages.js";
@@ -398,19 +398,41 @@ export class Job {
    */
   private fuse(): void {
     const nodes = this.mod.plan.nodes;
+    /** The one node reading `id`, if exactly one does, over its only input. */
+    const onlyReader = (id: string) => {
+      const readers = nodes.filter((n) => n.inputs.some((i) => i.from === id));
+      return readers.length === 1 && readers[0]!.inputs.length === 1 ? readers[0] : undefined;
+    };
+    /** The task of a node that runs as one instance, here. */
+    const single = (id: string) => {
+      const list = this.tasks.get(id) ?? [];
+      return list.length === 1 ? (list[0] ?? undefined) : undefined;
+    };
     for (const node of nodes) {
       if (node.kind !== "chain" || !node.foldInto) continue;
       const into = node.foldInto;
-      const readers = nodes.filter((n) => n.inputs.some((i) => i.from === node.id));
-      const aggregate = nodes.find((n) => n.id === into.node);
-      if (readers.length !== 1 || readers[0] !== aggregate || aggregate.inputs.length !== 1) continue;
-      const [chain, ...otherChains] = this.tasks.get(node.id) ?? [];
-      const [agg, ...otherAggs] = this.tasks.get(aggregate.id) ?? [];
-      if (!chain || !agg || otherChains.length > 0 || otherAggs.length > 0) continue;
-      if (!(chain.operator instanceof ChainOperator) || !(agg.operator instanceof WindowAggregateOperator) || !agg.operator.fusable) continue;
+      // chain → aggregate, or in event time chain → watermark node → aggregate; nothing else reads either.
+      const path = into.via === undefined ? [node.id, into.node] : [node.id, into.via, into.node];
+      if (!path.slice(0, -1).every((id, k) => onlyReader(id)?.id === path[k + 1])) continue;
+      const tasks = path.map(single);
+      if (tasks.some((t) => t === undefined)) continue;
+      const [chain, mark, agg] = into.via === undefined ? [tasks[0]!, undefined, tasks[1]!] : [tasks[0]!, tasks[1]!, tasks[2]!];
+      if (!(chain.operator instanceof ChainOperator) || !(agg.operator instanceof WindowAggregateOperator)) continue;
       const fn = (this.mod.functions as Record<string, unknown>)[into.fn];
       if (typeof fn !== "function") throw new JobError(`the plan module has no function ${into.fn}`);
-      chain.operator.fuse({ fn: fn as FusedFoldFn, aggregate: agg.operator, received: (n) => void (agg.recordsIn += n) });
+      if (mark === undefined) {
+        if (!agg.operator.fusable) continue;
+        chain.operator.fuse({ fn: fn as FusedFoldFn, aggregate: agg.operator, received: (n) => void (agg.recordsIn += n) });
+      } else {
+        if (!(mark.operator instanceof WatermarkOperator) || !agg.operator.fusableInEventTime) continue;
+        const event = agg.operator.eventFoldContext(mark.operator);
+        const received = (n: number) => {
+          mark.recordsIn += n;
+          mark.output.recordsOut += n;
+          agg.recordsIn += n;
+        };
+        chain.operator.fuse({ fn: fn as FusedEventFoldFn, event, received });
+      }
     }
   }
 

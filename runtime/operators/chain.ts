@@ -6,18 +6,21 @@
 //
 // Fused: when the chain's every record goes to one windowed aggregate running in the same process
 // and partition (Job.fuse), the plan's FusedFoldFn runs the chain and the aggregate's fold in one
-// loop and no batch is made between them. Control events still go the usual way, after the data.
+// loop and no batch is made between them (in event time, the watermark node between them too).
+// Control events still go the usual way, after the data.
 import type { Batch } from "../exec/messages.js";
-import type { ChainFn, Collector, FusedFoldFn } from "../plan.js";
+import type { ChainFn, Collector, EventFoldContext, FusedEventFoldFn, FusedFoldFn } from "../plan.js";
 import type { Operator, OperatorContext } from "./operator.js";
 import type { WindowAggregateOperator } from "./window-aggregate.js";
 
-interface FusedTarget {
-  fn: FusedFoldFn;
-  aggregate: WindowAggregateOperator;
-  /** Counts the records the aggregate took, as its task would have. */
+type FusedTarget = (
+  | { fn: FusedFoldFn; aggregate: WindowAggregateOperator; event?: undefined }
+  /** Event time: the watermark node's and the aggregate's state (WindowAggregateOperator.eventFoldContext). */
+  | { fn: FusedEventFoldFn; event: { ctx: EventFoldContext; end(): void } }
+) & {
+  /** Counts the records the aggregate (and a watermark node between) took, as their tasks would have. */
   received(n: number): void;
-}
+};
 
 export class ChainOperator implements Operator {
   private readonly collector: Collector<unknown>;
@@ -49,10 +52,16 @@ export class ChainOperator implements Operator {
   }
 
   process(batch: Batch): void {
-    if (this.fused !== null) {
-      const n = this.fused.aggregate.foldFused(this.fused.fn, batch.values, this.collector);
+    const fused = this.fused;
+    if (fused !== null) {
+      let n: number;
+      if (fused.event === undefined) n = fused.aggregate.foldFused(fused.fn, batch.values, this.collector);
+      else {
+        n = fused.fn(batch.values, fused.event.ctx, this.collector);
+        fused.event.end();
+      }
       this.ctx.out.recordsOut += n;
-      this.fused.received(n);
+      fused.received(n);
       return;
     }
     this.outs = [];

@@ -39,6 +39,31 @@ export class WatermarkOperator implements Operator {
    * windows, sessions and join matches either way (a window or session that watermark would close
    * ends after them), so the results are the same as with a watermark after every record.
    */
+  /**
+   * A chain that runs this node's work in its own loop (a fused event-time fold, Job.fuse) calls
+   * this before each batch, as process() begins: input arrived, and after an idle spell the
+   * watermark goes out again.
+   */
+  beginFused(): void {
+    this.lastInput = Date.now();
+    if (this.idle) {
+      this.idle = false;
+      this.ctx.out.control({ kind: "watermark", time: this.emitted });
+    }
+  }
+
+  /** The watermark last sent on. */
+  get sent(): number {
+    return this.emitted;
+  }
+
+  /** Sends watermark `time` on (the fused loop's watermarks; see process()). */
+  advance(time: number): void {
+    if (time <= this.emitted) return;
+    this.emitted = time;
+    this.ctx.out.control({ kind: "watermark", time });
+  }
+
   process(batch: Batch): void {
     this.lastInput = Date.now();
     let values: unknown[] = [];

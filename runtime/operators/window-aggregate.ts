@@ -7,9 +7,10 @@
 import { Output } from "../exec/output.js";
 import { keyGroupOf, keyId } from "../exec/keys.js";
 import type { Batch } from "../exec/messages.js";
-import type { AggregateEntry, AggregateSpec, Collector, FoldContext, FoldFn, FusedFoldFn, KeyId, WindowSpec } from "../plan.js";
+import type { AggregateEntry, AggregateSpec, Collector, EventFoldContext, FoldContext, FoldFn, FusedEventFoldFn, FusedFoldFn, KeyId, WindowSpec } from "../plan.js";
 import { accumulatorFor, copyAcc, type Accumulator } from "./accumulators.js";
 import { LateElements } from "./late.js";
+import type { WatermarkOperator } from "./watermark.js";
 import { EntryText, finishReading, jsonValue, textState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
 
 type Sized = WindowSpec & { kind: "tumbling" | "sliding" };
@@ -103,6 +104,49 @@ export class WindowAggregateOperator implements Operator {
     const start = now - mod(now, this.window.sizeMs);
     if (this.last?.start !== start) this.last = { start, entries: this.entriesOf(start) };
     return fn(input, this.last.entries, this.foldCtx, out);
+  }
+
+  /** Whether a chain, with the watermark node after it, may run this aggregate's fold itself (foldFusedEvent). */
+  get fusableInEventTime(): boolean {
+    return this.fold !== null && this.window.kind === "tumbling" && this.eventTime;
+  }
+
+  /**
+   * What a FusedEventFoldFn works on: this aggregate's windows and event time, and `mark`, the
+   * watermark node between it and the chain. Late records are collected and handled before each
+   * watermark the loop sends on and after the batch, as process() would have handled them.
+   */
+  eventFoldContext(mark: WatermarkOperator): { ctx: EventFoldContext; end(): void } {
+    let lateValues: unknown[] = [];
+    let lateTimes: number[] = [];
+    const flushLate = () => {
+      if (lateValues.length === 0) return;
+      this.late.handle(lateValues, lateTimes);
+      lateValues = [];
+      lateTimes = [];
+    };
+    const op = this;
+    const ctx: EventFoldContext = {
+      begin: () => mark.beginFused(),
+      keyId,
+      fail: this.foldCtx.fail,
+      copyAcc,
+      get epoch() {
+        return op.epoch;
+      },
+      emitted: () => mark.sent,
+      watermark: () => this.watermark,
+      advance: (time) => {
+        flushLate();
+        mark.advance(time);
+      },
+      window: (start) => this.entriesOf(start),
+      late: (record, time) => {
+        lateValues.push(record);
+        lateTimes.push(time);
+      },
+    };
+    return { ctx, end: flushLate };
   }
 
   /**

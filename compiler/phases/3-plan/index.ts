@@ -18,7 +18,14 @@ export type FunctionSpec =
   /** An aggregate's accumulator code for its input and key types (runtime/plan.ts FoldFn). */
   | { kind: "fold"; name: string; inputType: FlowType; keyType: FlowType; aggregate: AggregateSpec; step: A.OperatorStep }
   /** A chain and the fold of the aggregate it feeds in one loop (runtime/plan.ts FusedFoldFn). */
-  | { kind: "fusedFold"; name: string; chain: FunctionSpec & { kind: "chain" }; fold: FunctionSpec & { kind: "fold" } };
+  | {
+      kind: "fusedFold";
+      name: string;
+      chain: FunctionSpec & { kind: "chain" };
+      fold: FunctionSpec & { kind: "fold" };
+      /** Event time (runtime/plan.ts FusedEventFoldFn): the window's size and the watermark's delay. */
+      event?: { sizeMs: number; delayMs: number };
+    };
 
 export interface PlannedProgram {
   checked: CheckedProgram;
@@ -234,18 +241,27 @@ class Planner {
   /**
    * A chain whose every record goes to this aggregate (it ends in the keyBy the window takes, and
    * nothing else reads it) also gets a function running it and the aggregate's fold in one loop.
-   * Only for tumbling windows in processing time: all records of a batch go to one window, and
-   * none is late.
+   * Only for tumbling windows: in processing time all records of a batch go to one window and none
+   * is late; in event time the chain computes the timestamps (its `watermark` step), and the loop
+   * also does the work of the watermark node after it.
    */
   private fuseInto(aggregateId: string, fold: FunctionSpec & { kind: "fold" }, window: WindowSpec, windowStep: OpStream, keyedInput: Stream, ups: Upstream[]): void {
-    if (window.kind !== "tumbling" || window.time !== "processing" || ups.length !== 1 || ups[0]!.port !== undefined) return;
+    if (window.kind !== "tumbling" || ups.length !== 1 || ups[0]!.port !== undefined) return;
     if (this.consumers.get(keyedInput) !== 1 || this.consumers.get(windowStep) !== 1) return;
-    const chain = this.nodes.find((n) => n.id === ups[0]!.id);
+    let up = this.nodes.find((n) => n.id === ups[0]!.id);
+    let via: (PlanNode & { kind: "watermark" }) | undefined;
+    if (window.time === "event") {
+      // The watermark node a stamping chain puts after itself: no function, the chain its only input.
+      if (up?.kind !== "watermark" || up.fn !== undefined || up.inputs.length !== 1) return;
+      via = up;
+      up = this.nodes.find((n) => n.id === via!.inputs[0]!.from);
+    }
+    const chain = up;
     const chainFn = this.functions.find((f) => f.kind === "chain" && f.name === chain?.id);
     if (chain?.kind !== "chain" || chainFn?.kind !== "chain" || !chainFn.keyed) return;
     const name = `${fold.name}_fused`;
-    this.functions.push({ kind: "fusedFold", name, chain: chainFn, fold });
-    chain.foldInto = { node: aggregateId, fn: name };
+    this.functions.push({ kind: "fusedFold", name, chain: chainFn, fold, ...(via ? { event: { sizeMs: window.sizeMs, delayMs: via.delayMs } } : {}) });
+    chain.foldInto = { node: aggregateId, fn: name, ...(via ? { via: via.id } : {}) };
   }
 
   /** The late elements of a window: the side output of the aggregate after it. */

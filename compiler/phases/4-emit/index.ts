@@ -138,6 +138,7 @@ class ModuleWriter {
 
     const runtimeTypes = ["Collector", "ExecutionPlan", "PlanModule"];
     if (this.planned.functions.some((f) => f.kind === "fold")) runtimeTypes.push("AggregateEntry", "FoldContext", "KeyId");
+    if (this.planned.functions.some((f) => f.kind === "fusedFold" && f.event)) runtimeTypes.push("EventFoldContext");
     sf.addImportDeclaration({ isTypeOnly: true, moduleSpecifier: RUNTIME_IMPORT, namedImports: runtimeTypes.sort() });
     const byModule = new Map<string, string[]>();
     for (const u of c.udfs.values()) byModule.set(u.module, [...(byModule.get(u.module) ?? []), u.name]);
@@ -263,13 +264,56 @@ export function ${f.name}($entries: Map<KeyId, AggregateEntry>, $keys: readonly 
     const { start, record, usesValue } = this.foldParts(f.fold);
     const steps = f.chain.steps;
     const first = steps[0]!.step.span;
-    const tail = (value: string) => `${usesValue ? `const $x = ${value};\n` : ""}${record}\n$n++;`;
-    const body = this.step(steps, 0, "$r0", "", null, tail);
-    return `// ${steps.map((s) => s.op).join(" → ")} → ${this.source(f.fold.step.call.span)} in one loop (${this.where(first)}-${this.planned.checked.file.position(f.fold.step.span.start).line}): the chain and the aggregate's fold, run when they share a partition
-export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.chain.inputType))}[], $entries: Map<KeyId, AggregateEntry>, $ctx: FoldContext, $out: Collector<unknown>): number {
+    const value = (v: string) => (usesValue ? `const $x = ${v};\n` : "");
+    const lines = `${this.where(first)}-${this.planned.checked.file.position(f.fold.step.span.start).line}`;
+    const input = `$input: readonly ${wrapArrayElem(tsType(f.chain.inputType))}[]`;
+    if (!f.event) {
+      const body = this.step(steps, 0, "$r0", "", null, (v) => `${value(v)}${record}\n$n++;`);
+      return `// ${steps.map((s) => s.op).join(" → ")} → ${this.source(f.fold.step.call.span)} in one loop (${lines}): the chain and the aggregate's fold, run when they share a partition
+export function ${f.name}(${input}, $entries: Map<KeyId, AggregateEntry>, $ctx: FoldContext, $out: Collector<unknown>): number {
   ${start}
   let $n = 0;
   ${this.inputLoop(body, first)}
+  return $n;
+}`;
+    }
+    // Event time: what the watermark node does (a record older than the watermark the records
+    // before it made sends that watermark on first), then what the aggregate does (late, or into
+    // its window's entries). The window of the record before is kept: input in time order stays
+    // in one window for thousands of records.
+    const { sizeMs, delayMs } = f.event;
+    const tail = (v: string, t: string | null) => {
+      if (t === null) throw new Error("internal: an event-time fused fold without a watermark step");
+      return `if ($n === 0) $ctx.begin();
+if (${t} < $pending && $pending > $ctx.emitted()) {
+  $ctx.advance($pending);
+  $wm = $ctx.watermark();
+  $start = NaN;
+}
+if (${t} - ${delayMs} > $pending) $pending = ${t} - ${delayMs};
+if (${t} < $wm) $ctx.late(${v}, ${t});
+else {
+  const $s = ${t} - (((${t} % ${sizeMs}) + ${sizeMs}) % ${sizeMs});
+  if ($s !== $start) {
+    $entries = $ctx.window($s);
+    $start = $s;
+    $last = undefined;
+  }
+  ${value(v)}${record}
+}
+$n++;`;
+    };
+    const body = this.step(steps, 0, "$r0", "", null, tail);
+    return `// ${steps.map((s) => s.op).join(" → ")} → ${this.source(f.fold.step.call.span)} in one loop (${lines}): the chain, the watermark node after it and the aggregate's fold, run when they share a partition
+export function ${f.name}(${input}, $ctx: EventFoldContext, $out: Collector<unknown>): number {
+  ${start}
+  let $entries!: Map<KeyId, AggregateEntry>;
+  let $start = NaN;
+  let $pending = $ctx.emitted();
+  let $wm = $ctx.watermark();
+  let $n = 0;
+  ${this.inputLoop(body, first)}
+  if ($pending > $ctx.emitted()) $ctx.advance($pending);
   return $n;
 }`;
   }
@@ -399,7 +443,7 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
    * `flush`: code run after a record is stored (a full batch goes out); `time`: the variable holding
    * the record's event time once a `watermark` step computed it.
    */
-  private step(steps: OpStream[], k: number, cur: string, flush: string, time: string | null = null, fused?: (value: string) => string): string {
+  private step(steps: OpStream[], k: number, cur: string, flush: string, time: string | null = null, fused?: (value: string, time: string | null) => string): string {
     // Without a watermark step, an output keeps the time of the input it came from, if it had one.
     const stamp = time ? `$outTimes![$n] = ${time};` : "if ($outTimes !== null) $outTimes[$n] = $times![$i]!;";
     if (k === steps.length) return `$values[$n] = ${cur};\n${stamp}\n$n++;\n${flush}`;
@@ -417,7 +461,7 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
       case "flatMap":
         return `{ ${comment}\nconst ${p} = ${cur};\nfor (const ${next} of ${body}) {\n${this.step(steps, k + 1, next, flush, time, fused)} } }`;
       case "keyBy":
-        if (fused) return `{ ${comment}\nconst ${p} = ${cur};\nconst $key = ${body};\n${fused(cur)} }`;
+        if (fused) return `{ ${comment}\nconst ${p} = ${cur};\nconst $key = ${body};\n${fused(cur, time)} }`;
         return `{ ${comment}\nconst ${p} = ${cur};\n$keys[$n] = ${body};\n$values[$n] = ${cur};\n${stamp}\n$n++;\n${flush} }`;
       case "watermark": {
         // The record's event time; a record without one is reported here and skipped.
