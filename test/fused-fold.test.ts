@@ -81,7 +81,7 @@ function counting(mod: PlanModule): { mod: PlanModule; calls: () => number } {
 }
 
 /** Runs the job over `input` in batches of `batchSize`: what the sink got, the failures, the records in and out of each task. */
-async function runJob(mod: PlanModule, input: Row[], fuse: boolean, partitions = 1) {
+async function runJob(mod: PlanModule, input: Row[], fuse: boolean, partitions = 1, fuseMostEntries?: number) {
   const out: string[] = [];
   const failures: string[] = [];
   const sink: SinkWriter = {
@@ -92,6 +92,7 @@ async function runJob(mod: PlanModule, input: Row[], fuse: boolean, partitions =
   const job = new Job(mod, {
     partitions,
     fuse,
+    ...(fuseMostEntries === undefined ? {} : { fuseMostEntries }),
     sourceOverrides: { rows: input },
     sinkOverride: () => sink,
     reporter: { recordFailed: (f) => failures.push(`${f.where}: ${f.message} ${JSON.stringify(f.record)}`) },
@@ -114,6 +115,8 @@ describe("a chain and its aggregate in one loop", () => {
             const before = calls();
             const fused = await runJob(mod, input, true);
             expect(fused).toEqual(apart);
+            // Batches going one way or the other as the window fills (above 3 entries: apart).
+            expect(await runJob(mod, input, true, 1, 3)).toEqual(apart);
             // The fused function ran (once per batch) with fusion on, and not with it off.
             if (input.length > 0) expect(calls()).toBeGreaterThan(before);
             sawFailure ||= apart.failures.length > 0;
@@ -153,11 +156,12 @@ describe("in event time: a chain, the watermark node after it and the aggregate 
 ${late ? 'tooLate |> sink file("out/late", format: "jsonl")' : ""}`;
 
   /** Runs the job; every sink's rows in the order they were written, the failures, late count, task counts. */
-  async function runEvent(mod: PlanModule, input: Row[], fuse: boolean) {
+  async function runEvent(mod: PlanModule, input: Row[], fuse: boolean, fuseMostEntries?: number) {
     const sinks = new Map<string, string[]>();
     const failures: string[] = [];
     const job = new Job(mod, {
       fuse,
+      ...(fuseMostEntries === undefined ? {} : { fuseMostEntries }),
       sourceOverrides: { rows: input },
       sinkOverride: (node) => {
         const rows: string[] = [];
@@ -189,6 +193,7 @@ ${late ? 'tooLate |> sink file("out/late", format: "jsonl")' : ""}`;
             const before = calls();
             const fused = await runEvent(mod, input, true);
             expect(fused).toEqual(apart);
+            expect(await runEvent(mod, input, true, 3)).toEqual(apart);
             if (input.length > 0) expect(calls()).toBeGreaterThan(before);
             // (Late elements are the chain's records, without a window's start.)
             sawLate ||= apart.late > 0 || apart.sinks.some(([, rows]) => rows.some((r) => !r.includes('"start"')));

@@ -8,7 +8,7 @@ import type { JobCheckpointing } from "../checkpoint/coordinator.js";
 import { ConnectorError, type BadRecord, type SinkWriter, type SourceReader } from "../connectors/api.js";
 import { SINKS, SOURCES } from "../connectors/registry.js";
 import { AggregateOperator } from "../operators/aggregate.js";
-import { ChainOperator } from "../operators/chain.js";
+import { ChainOperator, FUSED_MOST_ENTRIES } from "../operators/chain.js";
 import { DistinctOperator } from "../operators/distinct.js";
 import { JoinOperator } from "../operators/join.js";
 import { DEFAULT_IDLE_TIMEOUT_MS, WatermarkOperator } from "../operators/watermark.js";
@@ -84,6 +84,8 @@ export interface RunOptions {
    * batch (tests compare the two).
    */
   fuse?: boolean;
+  /** Above this many entries in a window, a fused chain's batches run apart (default FUSED_MOST_ENTRIES; tests set it low). */
+  fuseMostEntries?: number;
 }
 
 export interface SourceStats {
@@ -398,6 +400,7 @@ export class Job {
    */
   private fuse(): void {
     const nodes = this.mod.plan.nodes;
+    const mostEntries = this.opts.fuseMostEntries ?? FUSED_MOST_ENTRIES;
     /** The one node reading `id`, if exactly one does, over its only input. */
     const onlyReader = (id: string) => {
       const readers = nodes.filter((n) => n.inputs.some((i) => i.from === id));
@@ -422,7 +425,7 @@ export class Job {
       if (typeof fn !== "function") throw new JobError(`the plan module has no function ${into.fn}`);
       if (mark === undefined) {
         if (!agg.operator.fusable) continue;
-        chain.operator.fuse({ fn: fn as FusedFoldFn, aggregate: agg.operator, received: (n) => void (agg.recordsIn += n) });
+        chain.operator.fuse({ fn: fn as FusedFoldFn, aggregate: agg.operator, mostEntries, received: (n) => void (agg.recordsIn += n) });
       } else {
         if (!(mark.operator instanceof WatermarkOperator) || !agg.operator.fusableInEventTime) continue;
         const event = agg.operator.eventFoldContext(mark.operator);
@@ -431,7 +434,7 @@ export class Job {
           mark.output.recordsOut += n;
           agg.recordsIn += n;
         };
-        chain.operator.fuse({ fn: fn as FusedEventFoldFn, event, received });
+        chain.operator.fuse({ fn: fn as FusedEventFoldFn, event, aggregate: agg.operator, mostEntries, received });
       }
     }
   }

@@ -106,7 +106,14 @@ export class WindowAggregateOperator implements Operator {
     return fn(input, this.last.entries, this.foldCtx, out);
   }
 
-  /** Whether a chain, with the watermark node after it, may run this aggregate's fold itself (foldFusedEvent). */
+  /** The number of entries of the fullest open window. */
+  largestWindow(): number {
+    let most = 0;
+    for (const entries of this.windows.values()) if (entries.size > most) most = entries.size;
+    return most;
+  }
+
+  /** Whether a chain, with the watermark node after it, may run this aggregate's fold itself (eventFoldContext). */
   get fusableInEventTime(): boolean {
     return this.fold !== null && this.window.kind === "tumbling" && this.eventTime;
   }
