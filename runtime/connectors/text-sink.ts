@@ -57,7 +57,6 @@ export function jsonFormatter(type: FlowType): (value: unknown) => string {
   const generic = (v: unknown) => JSON.stringify(v) ?? "null";
   const numeric = (t: FlowType): boolean =>
     t.kind === "int" || t.kind === "float" || t.kind === "timestamp" || t.kind === "duration" || (t.kind === "optional" && numeric(t.inner));
-  const j = (x: unknown) => JSON.stringify(x);
   if (numeric(type)) return new Function("g", `${NUMBER_TEXT}\nreturn (v) => (typeof v === "number" ? n(v) : g(v));`)(generic) as (value: unknown) => string;
   // (`v["__proto__"]` would read the prototype, not a field.)
   if (type.kind !== "record" || type.fields.length === 0 || type.fields.some((f) => f.name === "__proto__")) return generic;
@@ -74,7 +73,7 @@ let s = "";
 ${parts.join("\n")}
 return "{" + s + "}";
 };`;
-  return new Function("j", "g", body)(j, generic) as (value: unknown) => string;
+  return new Function("j", "g", body)((x: unknown) => JSON.stringify(x), generic) as (value: unknown) => string;
 }
 
 /**

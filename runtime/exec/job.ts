@@ -419,7 +419,9 @@ export class Job {
       if (!path.slice(0, -1).every((id, k) => onlyReader(id)?.id === path[k + 1])) continue;
       const tasks = path.map(single);
       if (tasks.some((t) => t === undefined)) continue;
-      const [chain, mark, agg] = into.via === undefined ? [tasks[0]!, undefined, tasks[1]!] : [tasks[0]!, tasks[1]!, tasks[2]!];
+      const chain = tasks[0]!;
+      const agg = tasks[tasks.length - 1]!;
+      const mark = into.via === undefined ? undefined : tasks[1]!;
       if (!(chain.operator instanceof ChainOperator) || !(agg.operator instanceof WindowAggregateOperator)) continue;
       const fn = (this.mod.functions as Record<string, unknown>)[into.fn];
       if (typeof fn !== "function") throw new JobError(`the plan module has no function ${into.fn}`);

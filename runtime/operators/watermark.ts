@@ -30,21 +30,11 @@ export class WatermarkOperator implements Operator {
   }
 
   /**
-   * Which records are late must not depend on how the input was cut into batches: downstream, a
-   * record must see every watermark the records before it made. One watermark per record that
-   * advances it (each cutting the batch, and each going to every downstream channel) costs a frame
-   * per record across workers, so the batch goes out whole with one watermark after it, unless a
-   * record is older than the watermark the records before it made (it may be late): the records
-   * before it and that watermark go first. Records at or after that watermark land in the same
-   * windows, sessions and join matches either way (a window or session that watermark would close
-   * ends after them), so the results are the same as with a watermark after every record.
+   * A batch arrived (process() and a fused event-time loop, Job.fuse, call this first): the input
+   * is not idle, and after an idle spell any watermark, even an unchanged one, makes the channel
+   * count again.
    */
-  /**
-   * A chain that runs this node's work in its own loop (a fused event-time fold, Job.fuse) calls
-   * this before each batch, as process() begins: input arrived, and after an idle spell the
-   * watermark goes out again.
-   */
-  beginFused(): void {
+  arrive(): void {
     this.lastInput = Date.now();
     if (this.idle) {
       this.idle = false;
@@ -57,15 +47,25 @@ export class WatermarkOperator implements Operator {
     return this.emitted;
   }
 
-  /** Sends watermark `time` on (the fused loop's watermarks; see process()). */
+  /** Sends watermark `time` on, if it is past the last one sent. */
   advance(time: number): void {
     if (time <= this.emitted) return;
     this.emitted = time;
     this.ctx.out.control({ kind: "watermark", time });
   }
 
+  /**
+   * Which records are late must not depend on how the input was cut into batches: downstream, a
+   * record must see every watermark the records before it made. One watermark per record that
+   * advances it (each cutting the batch, and each going to every downstream channel) costs a frame
+   * per record across workers, so the batch goes out whole with one watermark after it, unless a
+   * record is older than the watermark the records before it made (it may be late): the records
+   * before it and that watermark go first. Records at or after that watermark land in the same
+   * windows, sessions and join matches either way (a window or session that watermark would close
+   * ends after them), so the results are the same as with a watermark after every record.
+   */
   process(batch: Batch): void {
-    this.lastInput = Date.now();
+    this.arrive();
     let values: unknown[] = [];
     let keys: unknown[] | null = batch.keys ? [] : null;
     let times: number[] = [];
@@ -76,16 +76,8 @@ export class WatermarkOperator implements Operator {
       values = [];
       keys = batch.keys ? [] : null;
       times = [];
-      if (pending > this.emitted) {
-        this.emitted = pending;
-        this.ctx.out.control({ kind: "watermark", time: pending });
-      }
+      this.advance(pending);
     };
-    if (this.idle) {
-      // After an idle spell any watermark, even an unchanged one, makes the channel count again.
-      this.idle = false;
-      this.ctx.out.control({ kind: "watermark", time: this.emitted });
-    }
     const timeOf = this.timeOf;
     const stamped = timeOf === null ? batch.times : undefined;
     if (timeOf === null && !stamped) throw new Error("internal: a watermark without a function received records without times");
@@ -100,10 +92,7 @@ export class WatermarkOperator implements Operator {
       }
       if (i === stamped.length) {
         this.ctx.out.emit(batch);
-        if (max > this.emitted) {
-          this.emitted = max;
-          this.ctx.out.control({ kind: "watermark", time: max });
-        }
+        this.advance(max);
         return;
       }
     }

@@ -100,10 +100,14 @@ export class WindowAggregateOperator implements Operator {
    * number of records the chain passed on.
    */
   foldFused(fn: FusedFoldFn, input: readonly unknown[], out: Collector<unknown>): number {
-    const now = Date.now();
-    const start = now - mod(now, this.window.sizeMs);
+    return fn(input, this.tumblingEntries(Date.now()), this.foldCtx, out);
+  }
+
+  /** The state of the tumbling window `t` falls in; the one of the time before is kept at hand. */
+  private tumblingEntries(t: number): Map<KeyId, AggregateEntry> {
+    const start = t - mod(t, this.window.sizeMs);
     if (this.last?.start !== start) this.last = { start, entries: this.entriesOf(start) };
-    return fn(input, this.last.entries, this.foldCtx, out);
+    return this.last.entries;
   }
 
   /** The number of entries of the fullest open window. */
@@ -134,7 +138,7 @@ export class WindowAggregateOperator implements Operator {
     };
     const op = this;
     const ctx: EventFoldContext = {
-      begin: () => mark.beginFused(),
+      begin: () => mark.arrive(),
       keyId,
       fail: this.foldCtx.fail,
       copyAcc,
@@ -199,9 +203,7 @@ export class WindowAggregateOperator implements Operator {
   private eachWindow<A, B>(t: number, add: (entries: Map<KeyId, AggregateEntry>, a: A, b: B) => void, a: A, b: B): void {
     const w = this.window;
     if (w.kind === "tumbling") {
-      const start = t - mod(t, w.sizeMs);
-      if (this.last?.start !== start) this.last = { start, entries: this.entriesOf(start) };
-      add(this.last.entries, a, b);
+      add(this.tumblingEntries(t), a, b);
       return;
     }
     const starts = windowStarts(w, t);
