@@ -106,6 +106,13 @@ export interface ChainNode extends NodeBase {
      * the chain stamps); `fn` is then a FusedEventFoldFn, which also does that node's work.
      */
     via?: string;
+    /**
+     * Set when the chain reads a `generate` source whose records are a function of their index
+     * (runtime/connectors/generate.ts recordExpression): the same loop making the records itself,
+     * a GeneratedFoldFn (GeneratedEventFoldFn with `via`). The runtime uses it when the source runs
+     * in the same process and nothing else reads it: no batch of records is made at all.
+     */
+    generated?: string;
   };
 }
 
@@ -291,7 +298,13 @@ export interface EventFoldContext extends FoldContext {
  */
 export type FusedEventFoldFn<T = any> = (input: readonly T[], ctx: EventFoldContext, out: Collector<unknown>) => number;
 
+/** A FusedFoldFn making its input itself: records from…from+count-1 of the generate source before the chain. */
+export type GeneratedFoldFn = (from: number, count: number, entries: Map<KeyId, AggregateEntry>, ctx: FoldContext, out: Collector<unknown>) => number;
+
+/** A FusedEventFoldFn making its input itself: records from…from+count-1 of the generate source before the chain. */
+export type GeneratedEventFoldFn = (from: number, count: number, ctx: EventFoldContext, out: Collector<unknown>) => number;
+
 export interface PlanModule {
   plan: ExecutionPlan;
-  functions: Record<string, ChainFn | ValueFn | ReduceFn | FoldFn | FusedFoldFn | FusedEventFoldFn>;
+  functions: Record<string, ChainFn | ValueFn | ReduceFn | FoldFn | FusedFoldFn | FusedEventFoldFn | GeneratedFoldFn | GeneratedEventFoldFn>;
 }

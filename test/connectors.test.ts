@@ -532,6 +532,42 @@ describe("generate", () => {
     expect(generateValue(Ev, 42, 7)).toEqual(a.records[42]);
   });
 
+  it("makes durations, optional numbers and nested records by the documented rules", async () => {
+    const Plain = T.record([field("d", T.duration), field("o", T.int, true), field("inner", T.record([field("b", T.bool), field("f", T.float)]))]);
+    const { records } = await generate({ count: 6 }, Plain);
+    expect(records).toEqual([0, 1, 2, 3, 4, 5].map((n) => ({ d: n, o: n % 3 === 2 ? undefined : n, inner: { b: n % 2 === 0, f: n + 0.5 } })));
+  });
+
+  it("hands over ranges of record numbers (nextRange) that records() turns into the records next() gives", async () => {
+    for (const type of [T.int, Ev]) {
+      const whole = (await generate({ count: 700, seed: 3 }, type, 64)).records;
+      const { ctx } = sourceCtx(type, { batchSize: 64 });
+      const reader = await SOURCES.generate!.open(spec("generate", { count: 700, seed: 3 }), ctx);
+      const got: unknown[] = [];
+      const sizes: number[] = [];
+      // Ranges of up to 300 (never below the batch size) mixed with batches; positions as with batches.
+      for (let k = 0; ; k++) {
+        if (k % 2 === 0) {
+          const r = await reader.nextRange!(300);
+          if (r === undefined) break;
+          sizes.push(r.count);
+          expect(r.from).toBe(got.length);
+          got.push(...reader.records!(r.from, r.count));
+        } else {
+          const b = await reader.next();
+          if (b === undefined) break;
+          sizes.push(b.length);
+          got.push(...b);
+        }
+        expect(reader.position!()).toEqual({ produced: got.length });
+      }
+      expect(got).toEqual(whole);
+      expect(sizes.slice(0, 4)).toEqual([300, 64, 300, 36]);
+      expect((await reader.nextRange!(10)) === undefined && (await reader.next()) === undefined).toBe(true);
+      await reader.close();
+    }
+  });
+
   it("paces output to about `rate` records per second", async () => {
     const start = performance.now();
     const { records, batches } = await generate({ count: 100, rate: 200 }, T.int);

@@ -289,7 +289,7 @@ describe("snapshots of a fused aggregate", () => {
         else reading.push(state);
         continue;
       }
-      if (fused) op.foldFused(mod.functions[chain.foldInto!.fn] as FusedFoldFn, s.batch, collector);
+      if (fused) op.foldFused((entries, foldCtx) => (mod.functions[chain.foldInto!.fn] as FusedFoldFn)(s.batch, entries, foldCtx, collector));
       else (mod.functions[chain.fn] as ChainFn)(s.batch, null, collector);
     }
     op.onEnd();

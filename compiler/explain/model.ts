@@ -115,7 +115,9 @@ export interface ExplainEdge {
   key: { text: string; type: string; loc: ExplainLoc } | null;
   /**
    * The chain `from` runs the aggregate `to` in one generated loop (ChainNode.foldInto), as it does
-   * when both are one instance in one process: then no record crosses this edge.
+   * when both are one instance in one process: then no record crosses this edge. Also set on the
+   * edge from a generate source to such a chain when the loop makes the source's records itself
+   * (ChainNode.foldInto.generated).
    */
   fused: boolean;
 }
@@ -241,7 +243,9 @@ export function explain(planned: PlannedProgram, opts: ExplainOptions = {}): Exp
       const from = byId.get(i.from)!;
       // The chain before (or, in event time, before the watermark node before) runs `n` in its loop.
       const chain = from.kind === "chain" ? from : plan.nodes.find((c) => c.kind === "chain" && c.foldInto?.via === from.id);
-      const fused = chain?.kind === "chain" && chain.foldInto?.node === n.id && instancesOf(chain) === 1 && instancesOf(n) === 1;
+      const fusedWith = (c: PlanNode | undefined, agg: string | undefined) => c?.kind === "chain" && c.foldInto?.node === agg && instancesOf(c) === 1 && instancesOf(byId.get(agg!)!) === 1;
+      // Or `n` is such a chain and makes the records of the generate source before it itself.
+      const fused = fusedWith(chain, n.id) || (from.kind === "source" && n.kind === "chain" && n.foldInto?.generated !== undefined && fusedWith(n, n.foldInto.node) && plan.nodes.filter((r) => r.inputs.some((x) => x.from === from.id)).length === 1);
       return { from: i.from, to: n.id, partitioning: i.partitioning, exchange: i.partitioning !== "forward", key: i.partitioning === "hash" ? keyOf(from) : null, fused };
     }),
   );

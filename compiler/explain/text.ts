@@ -19,7 +19,7 @@ export function renderText(x: Explanation): string {
       if (inputs.length > 1) out.push(`  ← union of ${inputs.length} inputs:`);
       for (const e of inputs) {
         if (inputs.length > 1) out.push(`    ← ${exchange(e)} from ${e.from}${keyText(e)}`);
-        else if (byId.get(e.from)!.stage !== stage.id) out.push(`  ← ${exchange(e)} from ${e.from}${keyText(e)}${e.fused ? "; one partition: runs in one loop with the chain" : ""}`);
+        else if (byId.get(e.from)!.stage !== stage.id) out.push(`  ← ${exchange(e)} from ${e.from}${keyText(e)}${fusedText(e, byId.get(e.from)!)}`);
       }
       out.push(`  ${describe(n)}`);
       if (n.kind === "chain") for (const o of n.operators) out.push(`      ${`${o.loc.line}:${o.loc.column}`.padEnd(7)} ${o.text}`);
@@ -32,6 +32,12 @@ export function renderText(x: Explanation): string {
 
 function exchange(e: ExplainEdge): string {
   return { forward: "forward", hash: "hash exchange", rebalance: "rebalance (round robin)", gather: "gather" }[e.partitioning];
+}
+
+/** What a fused edge (ExplainEdge.fused) means for the records on it. */
+function fusedText(e: ExplainEdge, from: ExplainNode): string {
+  if (!e.fused) return "";
+  return from.kind === "source" ? "; one partition: the chain makes these records itself" : "; one partition: runs in one loop with the chain";
 }
 
 function keyText(e: ExplainEdge): string {

@@ -57,6 +57,15 @@ export interface SourceReader {
    * consumed, so position() is exact and a barrier can go out now (a quiet socket, a paced generator).
    */
   idle?(): boolean;
+  /**
+   * A source whose record n is a function of n alone (generate): the place of the next batch in
+   * place of its records, which the reader moves past without making them. The job takes batches
+   * this way when the chain after the source makes the records itself (ChainNode.foldInto.generated),
+   * asking for up to `most` records (at least the batch size) in one.
+   */
+  nextRange?(most: number): Promise<{ from: number; count: number } | undefined>;
+  /** With nextRange: records from…from+count-1, for a batch the chain does not make itself. */
+  records?(from: number, count: number): unknown[];
   close(): Promise<void>;
 }
 

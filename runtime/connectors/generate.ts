@@ -60,9 +60,18 @@ class GenerateReader implements SourceReader {
   }
 
   async next(): Promise<unknown[] | undefined> {
+    const range = await this.nextRange();
+    return range === undefined ? undefined : this.records(range.from, range.count);
+  }
+
+  /**
+   * The next batch's place (SourceReader.nextRange): the reader moves past it without making its
+   * records. Unpaced, it may hold up to `most` records: with no records made, a batch costs no memory.
+   */
+  async nextRange(most = this.batchSize): Promise<{ from: number; count: number } | undefined> {
     if (this.signal.aborted) return undefined;
     const from = this.produced;
-    const k = Math.min(this.batchSize, this.count - from);
+    const k = Math.min(this.rate > 0 ? this.batchSize : Math.max(this.batchSize, most), this.count - from);
     if (k <= 0) return undefined;
     if (this.rate > 0) {
       // The batch is due when its last record is: the first batch waits too, so n records take about n / rate seconds.
@@ -79,9 +88,13 @@ class GenerateReader implements SourceReader {
         }
       }
     }
-    const batch = new Array<unknown>(k);
-    this.fill(batch, from, k, this.rng, this.seed);
     this.produced = from + k;
+    return { from, count: k };
+  }
+
+  records(from: number, count: number): unknown[] {
+    const batch = new Array<unknown>(count);
+    this.fill(batch, from, count, this.rng, this.seed);
     return batch;
   }
 
@@ -113,45 +126,60 @@ export function generateValue(type: FlowType, n: number, seed: number, rng: Rng 
 /**
  * The loop filling a batch with records of this type. Compiled for each reader (new Function): in a
  * loop shared by every generator in the process, the call of the record maker would see every
- * plan's maker and be left a call per record; here it sees one and is inlined. The PRNG is reseeded
- * per record only for types that draw from it.
+ * plan's maker and be left a call per record; here it sees one and is inlined. Types that draw
+ * nothing from the PRNG are made by their recordExpression, written into the loop; the others
+ * reseed the PRNG per record.
  */
 function filler(t: FlowType): (batch: unknown[], from: number, k: number, rng: Rng, seed: number) => void {
-  if (t.kind === "int") {
-    return new Function("return (batch, from, k) => { for (let i = 0; i < k; i++) batch[i] = from + i; };")() as never;
+  const expr = recordExpression(t, "n");
+  if (expr !== undefined) {
+    return new Function(`return (batch, from, k) => {\nfor (let i = 0; i < k; i++) {\nconst n = from + i;\nbatch[i] = ${expr};\n}\n};`)() as never;
   }
-  const body = usesRng(t) ? "rng.reset(seed, from + i);\nbatch[i] = make(from + i, rng);" : "batch[i] = make(from + i, rng);";
-  return new Function("make", `return (batch, from, k, rng, seed) => {\nfor (let i = 0; i < k; i++) {\n${body}\n}\n};`)(maker(t)) as never;
+  return new Function("make", "return (batch, from, k, rng, seed) => {\nfor (let i = 0; i < k; i++) {\nrng.reset(seed, from + i);\nbatch[i] = make(from + i, rng);\n}\n};")(maker(t)) as never;
 }
 
-/** Whether records of this type draw from the PRNG (strings and array lengths do). */
-function usesRng(t: FlowType): boolean {
-  switch (t.kind) {
-    case "string":
-    case "array":
-      return true;
-    case "optional":
-      return usesRng(t.inner);
-    case "record":
-      return t.fields.some((f) => usesRng(f.type));
-    default:
-      return false;
-  }
-}
-
-/** `value` for one type, with the dispatch on the type done once: what the reader runs per record. */
-function maker(t: FlowType): (n: number, rng: Rng) => unknown {
+/**
+ * JavaScript for record `n` of a generator of this type (`n`: the text of an expression, used as
+ * an operand), for the types that draw nothing from the PRNG: int, float, bool, timestamp,
+ * duration, and optionals and records of them. Undefined for the others (strings, arrays).
+ * The reader's fill loop and the compiler's loops that make a generator's records themselves
+ * (the plan's ChainNode.foldInto.generated) both use it, so the two cannot disagree.
+ */
+export function recordExpression(t: FlowType, n: string): string | undefined {
   switch (t.kind) {
     case "int":
     case "duration":
     case "unknown":
-      return (n) => n;
+      return `(${n})`;
     case "float":
-      return (n) => n + 0.5;
+      return `(${n} + 0.5)`;
     case "bool":
-      return (n) => n % 2 === 0;
+      return `(${n} % 2 === 0)`;
     case "timestamp":
-      return (n) => FIRST_TIMESTAMP + n * 1000;
+      return `(${FIRST_TIMESTAMP} + ${n} * 1000)`;
+    case "optional":
+      return recordExpression(t.inner, n);
+    case "record": {
+      const fields: string[] = [];
+      for (const f of t.fields) {
+        const e = recordExpression(f.type, n);
+        if (e === undefined) return undefined;
+        // (`__proto__` as a computed key: a plain one would set the prototype.)
+        fields.push(`${f.name === "__proto__" ? '["__proto__"]' : JSON.stringify(f.name)}: ${f.optional ? `${n} % 3 === 2 ? undefined : ${e}` : e}`);
+      }
+      return `{ ${fields.join(", ")} }`;
+    }
+    case "string":
+    case "array":
+      return undefined;
+  }
+}
+
+/** `value` for one type, with the dispatch on the type done once: what the reader runs per record (types drawing from the PRNG). */
+function maker(t: FlowType): (n: number, rng: Rng) => unknown {
+  const expr = recordExpression(t, "n");
+  if (expr !== undefined) return new Function("n", `return ${expr};`) as (n: number) => unknown;
+  switch (t.kind) {
     case "string":
       return (_n, rng) => VOCABULARY[rng.below(VOCABULARY.length)];
     case "optional":
@@ -172,6 +200,8 @@ function maker(t: FlowType): (n: number, rng: Rng) => unknown {
       const fields = t.fields.map((f, i) => `${f.name === "__proto__" ? '["__proto__"]' : JSON.stringify(f.name)}: ${f.optional ? "n % 3 === 2 ? undefined : " : ""}m[${i}](n, rng)`);
       return new Function("m", `return (n, rng) => ({ ${fields.join(", ")} });`)(makers) as (n: number, rng: Rng) => unknown;
     }
+    default:
+      throw new Error(`internal: ${t.kind} records have a recordExpression`);
   }
 }
 

@@ -16,7 +16,7 @@ import { WindowAggregateOperator } from "../operators/window-aggregate.js";
 import { SessionAggregateOperator } from "../operators/window-session.js";
 import type { Operator, OperatorContext, OperatorState } from "../operators/operator.js";
 import { SinkOperator } from "../operators/sink.js";
-import { PLAN_VERSION, type ChainFn, type FusedEventFoldFn, type FusedFoldFn, type PlanModule, type PlanNode, type SinkNode, type SourceLoc, type ValueFn } from "../plan.js";
+import { MAX_BATCH, PLAN_VERSION, type ChainFn, type ChainNode, type FusedEventFoldFn, type FusedFoldFn, type GeneratedEventFoldFn, type GeneratedFoldFn, type PlanModule, type PlanNode, type SinkNode, type SourceLoc, type ValueFn } from "../plan.js";
 import { ERRORS_CONNECTOR, ErrorStreamReader } from "./error-streams.js";
 import { keyGroupRange } from "./keys.js";
 import type { Batch, ControlEvent } from "./messages.js";
@@ -144,6 +144,8 @@ export class Job {
   private readonly sinkOps: { name: string; op: SinkOperator }[] = [];
   private pressure: Promise<void>[] = [];
   private readonly readers: { task: Task; reader: SourceReader; stats: SourceStats }[] = [];
+  /** Source tasks whose chain makes their records itself (generatedFor): source task → chain task. */
+  private readonly generating = new Map<Task, Task>();
   private readonly timedOps: Operator[] = [];
   /** Error streams by the name of the source whose bad records they carry. */
   private readonly errorStreams = new Map<string, ErrorStreamReader[]>();
@@ -425,9 +427,10 @@ export class Job {
       if (!(chain.operator instanceof ChainOperator) || !(agg.operator instanceof WindowAggregateOperator)) continue;
       const fn = (this.mod.functions as Record<string, unknown>)[into.fn];
       if (typeof fn !== "function") throw new JobError(`the plan module has no function ${into.fn}`);
+      const generated = this.generatedFor(node, chain, into.generated);
       if (mark === undefined) {
         if (!agg.operator.fusable) continue;
-        chain.operator.fuse({ fn: fn as FusedFoldFn, aggregate: agg.operator, mostEntries, received: (n) => void (agg.recordsIn += n) });
+        chain.operator.fuse({ fn: fn as FusedFoldFn, generated: generated as GeneratedFoldFn | undefined, aggregate: agg.operator, mostEntries, received: (n) => void (agg.recordsIn += n) });
       } else {
         if (!(mark.operator instanceof WatermarkOperator) || !agg.operator.fusableInEventTime) continue;
         const event = agg.operator.eventFoldContext(mark.operator);
@@ -436,9 +439,29 @@ export class Job {
           mark.output.recordsOut += n;
           agg.recordsIn += n;
         };
-        chain.operator.fuse({ fn: fn as FusedEventFoldFn, event, aggregate: agg.operator, mostEntries, received });
+        chain.operator.fuse({ fn: fn as FusedEventFoldFn, generated: generated as GeneratedEventFoldFn | undefined, event, aggregate: agg.operator, mostEntries, received });
       }
+      if (generated) this.generating.set(this.tasks.get(node.inputs[0]!.from)![0]!, chain);
     }
+  }
+
+  /**
+   * The fused loop's twin making the records of the generate source before the chain itself
+   * (ChainNode.foldInto.generated), when that source runs here as one instance, the chain is all
+   * that reads it, and its reader can hand over ranges (SourceReader.nextRange). pump() then
+   * hands the chain ranges, not batches.
+   */
+  private generatedFor(node: ChainNode, chain: Task, name: string | undefined): Function | undefined {
+    if (name === undefined || node.inputs.length !== 1) return undefined;
+    const sourceId = node.inputs[0]!.from;
+    const list = this.tasks.get(sourceId) ?? [];
+    const readers = this.mod.plan.nodes.filter((n) => n.inputs.some((i) => i.from === sourceId));
+    if (list.length !== 1 || !list[0] || readers.length !== 1 || (this.tasks.get(node.id) ?? []).length !== 1 || chain.gate?.channels !== 1) return undefined;
+    const reader = this.readers.find((r) => r.task === list[0])?.reader;
+    if (!reader?.nextRange || !reader.records) return undefined;
+    const fn = (this.mod.functions as Record<string, unknown>)[name];
+    if (typeof fn !== "function") throw new JobError(`the plan module has no function ${name}`);
+    return fn;
   }
 
   /** Publishes the staged output of this attempt's local sinks (after run() resolved). */
@@ -493,6 +516,9 @@ export class Job {
     // position after its last batch.
     const paused: SourceReader = { next: () => r.reader.next(), close: () => r.reader.close(), idle: () => true, ...(r.reader.position ? { position: () => r.reader.position!() } : {}) };
     let turnStarted = performance.now();
+    // A chain making this source's records itself takes ranges (generatedFor).
+    const chain = this.generating.get(r.task);
+    const records = r.reader.records?.bind(r.reader);
     try {
       for (;;) {
         // A source whose batches are ready at once (generate, a file in the page cache) would keep
@@ -505,15 +531,22 @@ export class Job {
         }
         if (signal?.aborted || this.cancelled) break;
         this.opts.checkpoint?.beforeRead(r.task, r.reader);
-        const reading = r.reader.next();
+        const reading = chain ? r.reader.nextRange!(MAX_BATCH) : r.reader.next();
         this.opts.checkpoint?.reading(r.task, r.reader);
         const batch = await reading;
         this.opts.checkpoint?.reading(r.task, null);
         if (batch === undefined || this.cancelled) break;
-        r.stats.records += batch.length;
-        this.stats.recordsIn += batch.length;
-        r.task.recordsIn += batch.length;
-        r.task.output.emit({ values: batch, keys: null });
+        const count = Array.isArray(batch) ? batch.length : batch.count;
+        r.stats.records += count;
+        this.stats.recordsIn += count;
+        r.task.recordsIn += count;
+        if (Array.isArray(batch)) r.task.output.emit({ values: batch, keys: null });
+        else {
+          // What emit() and the chain task's input would count, then the chain's own loop.
+          r.task.output.recordsOut += count;
+          chain!.recordsIn += count;
+          (chain!.operator as ChainOperator).processGenerated(batch.from, count, records!);
+        }
         for (;;) {
           const remote = this.opts.placement?.pressure?.();
           if (remote) this.pressure.push(remote);

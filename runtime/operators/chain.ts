@@ -10,14 +10,14 @@
 // Control events still go the usual way, after the data. A batch may go either way: both leave
 // the same state behind.
 import type { Batch } from "../exec/messages.js";
-import type { ChainFn, Collector, EventFoldContext, FusedEventFoldFn, FusedFoldFn } from "../plan.js";
+import type { ChainFn, Collector, EventFoldContext, FusedEventFoldFn, FusedFoldFn, GeneratedEventFoldFn, GeneratedFoldFn } from "../plan.js";
 import type { Operator, OperatorContext } from "./operator.js";
 import type { WindowAggregateOperator } from "./window-aggregate.js";
 
 type FusedTarget = (
-  | { fn: FusedFoldFn; event?: undefined }
+  | { fn: FusedFoldFn; event?: undefined; generated?: GeneratedFoldFn }
   /** Event time: the watermark node's and the aggregate's state (WindowAggregateOperator.eventFoldContext). */
-  | { fn: FusedEventFoldFn; event: { ctx: EventFoldContext; end(): void } }
+  | { fn: FusedEventFoldFn; event: { ctx: EventFoldContext; end(): void }; generated?: GeneratedEventFoldFn }
 ) & {
   aggregate: WindowAggregateOperator;
   /**
@@ -62,11 +62,33 @@ export class ChainOperator implements Operator {
     this.fused = target;
   }
 
+  /** Whether the next batch runs in the one loop (fused, and no window too large for it). */
+  get runsFused(): boolean {
+    return this.fused !== null && this.fused.aggregate.largestWindow() <= this.fused.mostEntries;
+  }
+
+  /**
+   * The records from…from+count-1 of the generate source before the chain (Job.fuse): the one loop
+   * makes them itself where it can; otherwise `records` makes the batch and it goes the usual way.
+   */
+  processGenerated(from: number, count: number, records: (from: number, count: number) => unknown[]): void {
+    const fused = this.fused;
+    if (fused === null || fused.generated === undefined || !this.runsFused) return this.process({ values: records(from, count), keys: null });
+    let n: number;
+    if (fused.event === undefined) n = fused.aggregate.foldFused((entries, ctx) => fused.generated!(from, count, entries, ctx, this.collector));
+    else {
+      n = fused.generated(from, count, fused.event.ctx, this.collector);
+      fused.event.end();
+    }
+    this.ctx.out.recordsOut += n;
+    fused.received(n);
+  }
+
   process(batch: Batch): void {
     const fused = this.fused;
-    if (fused !== null && fused.aggregate.largestWindow() <= fused.mostEntries) {
+    if (fused !== null && this.runsFused) {
       let n: number;
-      if (fused.event === undefined) n = fused.aggregate.foldFused(fused.fn, batch.values, this.collector);
+      if (fused.event === undefined) n = fused.aggregate.foldFused((entries, ctx) => fused.fn(batch.values, entries, ctx, this.collector));
       else {
         n = fused.fn(batch.values, fused.event.ctx, this.collector);
         fused.event.end();

@@ -95,12 +95,12 @@ export class WindowAggregateOperator implements Operator {
   }
 
   /**
-   * A batch of the chain before run through the chain and the fold in one loop (`fn`, the plan's
-   * FusedFoldFn): every record goes to the window of now, as process() would send it. Returns the
-   * number of records the chain passed on.
+   * A batch of the chain before run through the chain and the fold in one loop (`run` calls the
+   * plan's FusedFoldFn or GeneratedFoldFn): every record goes to the window of now, as process()
+   * would send it. Returns the number of records the chain passed on.
    */
-  foldFused(fn: FusedFoldFn, input: readonly unknown[], out: Collector<unknown>): number {
-    return fn(input, this.tumblingEntries(Date.now()), this.foldCtx, out);
+  foldFused(run: (entries: Map<KeyId, AggregateEntry>, ctx: FoldContext) => number): number {
+    return run(this.tumblingEntries(Date.now()), this.foldCtx);
   }
 
   /** The state of the tumbling window `t` falls in; the one of the time before is kept at hand. */

@@ -8,6 +8,7 @@ import type * as A from "../../ast.js";
 import type { CheckedProgram, JoinStream, LateStream, LogicalAggregate, OpStream, Sink, Stream } from "../2-check/index.js";
 import { hasEventTime } from "../2-check/windows.js";
 import { PLAN_VERSION, type AggregateSpec, type ExecutionPlan, type Partitioning, type PlanInput, type PlanNode, type SimpleAggregate, type SourceLoc, type WindowSpec } from "../../../runtime/plan.js";
+import { recordExpression } from "../../../runtime/connectors/generate.js";
 import type { FlowType } from "../../../runtime/types.js";
 
 /** What phase 4 generates for the plan's function names. */
@@ -25,6 +26,11 @@ export type FunctionSpec =
       fold: FunctionSpec & { kind: "fold" };
       /** Event time (runtime/plan.ts FusedEventFoldFn): the window's size and the watermark's delay. */
       event?: { sizeMs: number; delayMs: number };
+      /**
+       * The chain reads a generate source: the loop's twin that makes the records itself
+       * (runtime/plan.ts GeneratedFoldFn), named `name` and making record n by `record`.
+       */
+      generated?: { name: string; record: (n: string) => string };
     };
 
 export interface PlannedProgram {
@@ -260,8 +266,19 @@ class Planner {
     const chainFn = this.functions.find((f) => f.kind === "chain" && f.name === chain?.id);
     if (chain?.kind !== "chain" || chainFn?.kind !== "chain" || !chainFn.keyed) return;
     const name = `${fold.name}_fused`;
-    this.functions.push({ kind: "fusedFold", name, chain: chainFn, fold, ...(via ? { event: { sizeMs: window.sizeMs, delayMs: via.delayMs } } : {}) });
-    chain.foldInto = { node: aggregateId, fn: name, ...(via ? { via: via.id } : {}) };
+    const generated = this.generated(chain, `${fold.name}_generated`);
+    this.functions.push({ kind: "fusedFold", name, chain: chainFn, fold, ...(via ? { event: { sizeMs: window.sizeMs, delayMs: via.delayMs } } : {}), ...(generated ? { generated } : {}) });
+    chain.foldInto = { node: aggregateId, fn: name, ...(via ? { via: via.id } : {}), ...(generated ? { generated: generated.name } : {}) };
+  }
+
+  /** A chain reading only a `generate` source whose records draw nothing from its PRNG: how to make its record n in code. */
+  private generated(chain: PlanNode, name: string): { name: string; record: (n: string) => string } | undefined {
+    if (chain.inputs.length !== 1) return undefined;
+    const source = this.nodes.find((n) => n.id === chain.inputs[0]!.from);
+    if (source?.kind !== "source" || source.connector.type !== "generate") return undefined;
+    const type = source.outputType;
+    if (recordExpression(type, "n") === undefined) return undefined;
+    return { name, record: (n) => recordExpression(type, n)! };
   }
 
   /** The late elements of a window: the side output of the aggregate after it. */
