@@ -232,6 +232,11 @@ export function ${f.name}(${mangle(a!.name)}: ${t}, ${mangle(b!.name)}: ${t}): $
     // The entries get a class of their own: V8 keeps a field's representation per object shape, and
     // entries made as object literals share one shape with every other plan's in the process; after
     // one stored an array in acc, another's sums went through a new heap number per record.
+    // A sum, min or max is held as a double from the start. Had the field first held small integers
+    // (V8's Smi), the first value beyond them (a sum past 2^31, a fraction) would change the field's
+    // representation: the shape is deprecated and the optimized loop thrown away, once per process.
+    const double = ["sum", "min", "max"].includes(f.aggregate.kind);
+    const acc = double ? "// (A double from the start: a field that first held small integers would change representation\n    // at the first sum past 2^31 or fraction, and the optimized loop would be thrown away.)\n    this.acc = 0.5;\n    this.acc = acc;" : "this.acc = acc;";
     return `// ${this.where(f.step.span)}: one key's entry in ${this.source(f.step.call.span)}'s windows, a shape of this aggregate's own
 class ${entryClass(f)} implements AggregateEntry {
   // (Declared only: a class field would start as undefined, and then hold every value boxed.)
@@ -241,7 +246,7 @@ class ${entryClass(f)} implements AggregateEntry {
   declare old: unknown;
   constructor(key: unknown, acc: unknown, v: number) {
     this.key = key;
-    this.acc = acc;
+    ${acc}
     this.v = v;
     this.old = undefined;
   }
