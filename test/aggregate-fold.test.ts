@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keyGroupRange } from "../runtime/exec/keys.js";
 import type { Batch } from "../runtime/exec/messages.js";
 import { Output } from "../runtime/exec/output.js";
-import { jsonValue, PENDING, stateText, type OperatorContext, type OperatorState } from "../runtime/operators/operator.js";
+import { EntryText, jsonValue, PENDING, stateText, type OperatorContext, type OperatorState } from "../runtime/operators/operator.js";
 import { WindowAggregateOperator } from "../runtime/operators/window-aggregate.js";
 import type { AggregateNode, PlanModule } from "../runtime/plan.js";
 import { compileModule } from "./helpers/plan-module.js";
@@ -191,6 +191,27 @@ describe("copy-on-write snapshots", () => {
   it("jsonValue writes what JSON.stringify writes for an array element", () => {
     for (const x of [0, -0, 1.5, -2e-7, 1e21, NaN, Infinity, -Infinity, undefined, null, "é\"\n😀", [1, undefined], { a: NaN }]) expect(jsonValue(x)).toBe(JSON.stringify([x]).slice(1, -1));
     fc.assert(fc.property(fc.anything(), (x) => jsonValue(x) === JSON.stringify([x]).slice(1, -1)));
+  });
+
+  it("EntryText writes an entry's bytes (addKeyed: integers digit by digit) as JSON.stringify writes the entry", () => {
+    const number = fc.oneof(fc.integer(), fc.maxSafeInteger(), fc.constantFrom(0, -0, 2 ** 31, -(2 ** 31) - 1, 2 ** 53, -(2 ** 53) - 2, 1e21, 0.1), fc.double());
+    const value = fc.oneof(number, number, fc.anything());
+    const entry = fc.record({ kg: fc.nat(5), head: fc.constantFrom<unknown[]>([], [1_700_000_000_000], [null], ["é", -3]), key: value, acc: value, keyed: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 60 }), (entries) => {
+        const text = new EntryText();
+        const expected = new Map<number, unknown[]>();
+        for (const e of entries) {
+          const whole = [...e.head, e.key, e.acc];
+          if (e.keyed) text.addKeyed(e.kg, Buffer.from(JSON.stringify(e.head).replace(/\]$/, e.head.length > 0 ? "," : ""), "utf8"), e.key, e.acc);
+          else text.add(e.kg, JSON.stringify(whole));
+          expected.set(e.kg, [...(expected.get(e.kg) ?? []), whole]);
+        }
+        const got = text.groups().map(([kg, parts]) => [kg, `[${Buffer.concat(parts).toString("utf8")}]`]);
+        expect(got).toEqual([...expected].sort((a, b) => a[0] - b[0]).map(([kg, list]) => [kg, JSON.stringify(list)]));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("stateText writes what JSON.stringify writes, in stretches", async () => {

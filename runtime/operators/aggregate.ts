@@ -5,7 +5,7 @@ import { keyGroupOf, keyId } from "../exec/keys.js";
 import type { Batch } from "../exec/messages.js";
 import type { AggregateSpec } from "../plan.js";
 import { accumulatorFor, type Accumulator } from "./accumulators.js";
-import { EntryText, jsonValue, textState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
+import { EntryText, textState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
 
 interface Entry {
   key: unknown;
@@ -68,7 +68,8 @@ export class AggregateOperator implements Operator {
 
   snapshot(): OperatorState {
     const text = new EntryText();
-    for (const [id, e] of this.entries) text.add(keyGroupOf(id, this.ctx.keyGroups), `[null,${jsonValue(e.key)},${jsonValue(e.acc)}]`);
+    const head = Buffer.from("[null,", "latin1");
+    for (const [id, e] of this.entries) text.addKeyed(keyGroupOf(id, this.ctx.keyGroups), head, e.key, e.acc);
     return textState(this.id, text);
   }
 

@@ -59,46 +59,126 @@ export function textState(operator: string, text: EntryText, read?: (budgetMs: n
   return state;
 }
 
+/** One key group's text in EntryText: full buffers, the one being filled, and text not yet encoded. */
+interface GroupText {
+  parts: Buffer[];
+  buf: Buffer;
+  off: number;
+  pending: string;
+  /** Whether an entry was written (the next one starts with a comma). */
+  any: boolean;
+}
+
 /**
  * The JSON text of a snapshot's entries, key group by key group, written into buffers as the entries
  * are read. A million entries kept as arrays until the file is written were a million objects that
  * every collection in between had to copy or mark; here only each entry's text lives, briefly.
  */
 export class EntryText {
-  private readonly byGroup = new Map<number, { parts: Buffer[]; buf: Buffer; off: number; pending: string }>();
+  /** By key group (an index below keyGroups). */
+  private readonly byGroup: (GroupText | undefined)[] = [];
+
+  private group(kg: number): GroupText {
+    let g = this.byGroup[kg];
+    if (g === undefined) this.byGroup[kg] = g = { parts: [], buf: Buffer.allocUnsafe(1024), off: 0, pending: "", any: false };
+    return g;
+  }
 
   /** Appends an entry's JSON text (see jsonValue) to the key group's entries. */
   add(kg: number, json: string): void {
-    let g = this.byGroup.get(kg);
-    if (g === undefined) this.byGroup.set(kg, (g = { parts: [], buf: Buffer.allocUnsafe(1024), off: 0, pending: "" }));
+    const g = this.group(kg);
     // Entries gather as a string and go into the buffer a couple of KB at a time: one encoding call
     // per hundred entries rather than one each. (An entry's text is never empty.)
     g.pending = g.pending === "" ? json : `${g.pending},${json}`;
     if (g.pending.length >= PENDING_CHARS) this.encode(g);
   }
 
-  private encode(g: { parts: Buffer[]; buf: Buffer; off: number; pending: string }): void {
-    const s = g.off === 0 && g.parts.length === 0 ? g.pending : `,${g.pending}`;
-    g.pending = "";
-    // A UTF-8 byte sequence is at most 3 bytes per UTF-16 code unit.
-    const most = s.length * 3;
-    if (g.off + most > g.buf.length) {
-      if (g.off > 0) g.parts.push(g.buf.subarray(0, g.off));
-      // Buffers double up to 64 KB: a small state stays small, a large one is written in large pieces.
-      g.buf = Buffer.allocUnsafe(Math.max(most, Math.min(g.buf.length * 2, 65536)));
-      g.off = 0;
+  /**
+   * Appends the entry `head` + key + "," + acc + "]" (head: its opening bracket and the fields
+   * before the key, with their commas, as ASCII bytes; key and acc as jsonValue writes them). The
+   * bytes go straight into the buffer, integers digit by digit: no string is made per entry (the
+   * strings of a million entries, joined and encoded, took most of a snapshot's time).
+   */
+  addKeyed(kg: number, head: Uint8Array, key: unknown, acc: unknown): void {
+    const g = this.group(kg);
+    if (g.pending !== "") this.encode(g);
+    this.room(g, head.length + 1);
+    if (g.any) g.buf[g.off++] = 44; // ,
+    g.any = true;
+    for (let i = 0; i < head.length; i++) g.buf[g.off + i] = head[i]!;
+    g.off += head.length;
+    this.value(g, key);
+    this.room(g, 1);
+    g.buf[g.off++] = 44; // ,
+    this.value(g, acc);
+    this.room(g, 1);
+    g.buf[g.off++] = 93; // ]
+  }
+
+  /** Writes a value's JSON text: a safe integer by its digits, anything else through jsonValue. */
+  private value(g: GroupText, x: unknown): void {
+    if (typeof x === "number" && Number.isSafeInteger(x)) {
+      this.room(g, 17);
+      const b = g.buf;
+      let o = g.off;
+      let y = x;
+      if (y < 0) {
+        b[o++] = 45; // -
+        y = -y;
+      }
+      let n = 1;
+      // The digits from the last, each the remainder of a division by 10 (in 32-bit integer
+      // arithmetic where the number fits).
+      if (y <= 0x7fffffff) {
+        for (let z = y; z >= 10; z = (z / 10) | 0) n++;
+        for (let p = o + n - 1; p >= o; p--) {
+          const q = (y / 10) | 0;
+          b[p] = 48 + y - q * 10;
+          y = q;
+        }
+      } else {
+        for (let z = y; z >= 10; z = Math.floor(z / 10)) n++;
+        for (let p = o + n - 1; p >= o; p--) {
+          const q = Math.floor(y / 10);
+          b[p] = 48 + (y - q * 10);
+          y = q;
+        }
+      }
+      g.off = o + n;
+      return;
     }
+    const s = jsonValue(x);
+    // A UTF-8 byte sequence is at most 3 bytes per UTF-16 code unit.
+    this.room(g, s.length * 3);
+    g.off += g.buf.write(s, g.off, "utf8");
+  }
+
+  /** Makes room for `bytes` more in the group's buffer. */
+  private room(g: GroupText, bytes: number): void {
+    if (g.off + bytes <= g.buf.length) return;
+    if (g.off > 0) g.parts.push(g.buf.subarray(0, g.off));
+    // Buffers double up to 64 KB: a small state stays small, a large one is written in large pieces.
+    g.buf = Buffer.allocUnsafe(Math.max(bytes, Math.min(g.buf.length * 2, 65536)));
+    g.off = 0;
+  }
+
+  private encode(g: GroupText): void {
+    const s = g.any ? `,${g.pending}` : g.pending;
+    g.pending = "";
+    g.any = true;
+    this.room(g, s.length * 3);
     g.off += g.buf.write(s, g.off, "utf8");
   }
 
   /** Key group → its entries' text (comma-separated, without brackets), key groups in ascending order. */
   groups(): [number, Buffer[]][] {
-    return [...this.byGroup]
-      .sort((a, b) => a[0] - b[0])
-      .map(([kg, g]) => {
-        if (g.pending !== "") this.encode(g);
-        return [kg, g.off > 0 ? [...g.parts, g.buf.subarray(0, g.off)] : g.parts];
-      });
+    const out: [number, Buffer[]][] = [];
+    this.byGroup.forEach((g, kg) => {
+      if (g === undefined) return;
+      if (g.pending !== "") this.encode(g);
+      out.push([kg, g.off > 0 ? [...g.parts, g.buf.subarray(0, g.off)] : g.parts]);
+    });
+    return out;
   }
 }
 

@@ -11,7 +11,7 @@ import type { AggregateEntry, AggregateSpec, Collector, EventFoldContext, FoldCo
 import { accumulatorFor, copyAcc, type Accumulator } from "./accumulators.js";
 import { LateElements } from "./late.js";
 import type { WatermarkOperator } from "./watermark.js";
-import { EntryText, finishReading, jsonValue, textState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
+import { EntryText, finishReading, textState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
 
 type Sized = WindowSpec & { kind: "tumbling" | "sliding" };
 
@@ -298,15 +298,16 @@ export class WindowAggregateOperator implements Operator {
     const text = new EntryText();
     const groups = this.ctx.keyGroups;
     let w = 0;
-    let start = 0;
+    /** `[start,`: how the window's entries begin. */
+    let head = new Uint8Array(0);
     let it: Iterator<[KeyId, AggregateEntry]> | null = null;
     const read = (budgetMs: number, most = Infinity): boolean => {
       const until = performance.now() + budgetMs;
       let n = 0;
       while (w < windows.length) {
         if (it === null) {
-          const [s, entries] = windows[w]!;
-          start = s;
+          const [start, entries] = windows[w]!;
+          head = Buffer.from(`[${start},`, "latin1");
           it = entries.entries();
         }
         for (let r = it.next(); !r.done; r = it.next()) {
@@ -316,7 +317,7 @@ export class WindowAggregateOperator implements Operator {
           if (e.v <= frozen) acc = e.acc;
           else if (e.old === undefined) continue;
           else acc = e.old;
-          text.add(keyGroupOf(id, groups), `[${start},${jsonValue(e.key)},${jsonValue(acc)}]`);
+          text.addKeyed(keyGroupOf(id, groups), head, e.key, acc);
           n++;
           if (n >= most || ((n & 255) === 0 && performance.now() >= until)) return false;
         }
