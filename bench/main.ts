@@ -223,7 +223,7 @@ async function main(): Promise<number> {
 
     if (flags.only.has("W1")) {
       await standard("W1", `${fmt(sizes.w1)} integers → map(x * 3) → filter(even) → sum`, w1Flow(sizes.w1, "@OUT@"), sizes.w1, () => sizes.w1, [
-        "The plan reads `generate(count: N)` (int records 0 … N-1) and sums under a constant key in one window (its chain and the aggregate run as one generated loop: one partition); the other contenders sum directly. Every contender, in W1 to W3, writes its result rows as JSON lines to a file (the plan through its file sink, the others with a template per row shape), and the checksum is read back from that file after the time is taken.",
+        "The plan reads `generate(count: N)` (int records 0 … N-1) and sums under a constant key in one window (its chain and the aggregate run as one generated loop, which also makes the source's records from their numbers, so no batch of records is made: one partition); the other contenders sum directly. Every contender, in W1 to W3, writes its result rows as JSON lines to a file (the plan through its file sink, the others with a template per row shape), and the checksum is read back from that file after the time is taken.",
       ]);
     }
     if (flags.only.has("W2")) {
