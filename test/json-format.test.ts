@@ -54,6 +54,26 @@ describe("jsonFormatter", () => {
     );
   });
 
+  it("writes a run of records as JSON.stringify does, timestamps repeating, changing and missing (the last one's text is kept)", () => {
+    const ts: FlowType = {
+      kind: "record",
+      fields: [
+        { name: "key", type: { kind: "int" }, optional: false },
+        { name: "start", type: { kind: "timestamp" }, optional: false },
+        { name: "end", type: { kind: "optional", inner: { kind: "timestamp" } }, optional: true },
+      ],
+    };
+    const time = fc.oneof(fc.constantFrom(1_700_000_000_000, 1_700_000_001_000, 0, -0, NaN, -1), fc.integer({ min: 1_600_000_000_000, max: 1_600_000_000_003 }));
+    const row = fc.record({ key: fc.oneof(fc.integer(), fc.constant(undefined)), start: fc.oneof(time, time, fc.constant("x")), end: fc.option(time, { nil: undefined }) });
+    fc.assert(
+      fc.property(fc.array(row, { maxLength: 40 }), (rows) => {
+        const f = jsonFormatter(ts);
+        for (const r of rows) expect(f(r)).toBe(JSON.stringify(r));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it("writes what is not a record as JSON.stringify does", () => {
     for (const v of [null, 5, "x", [1, 2], true]) expect(format(v)).toBe(JSON.stringify(v));
     expect(format(undefined)).toBe("null");

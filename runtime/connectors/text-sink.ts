@@ -9,7 +9,7 @@
 // A stream error is kept and surfaces from the next ready() or from close(): write() is called from
 // the middle of an operator's batch and has nowhere to report it.
 import type { Writable } from "node:stream";
-import type { FlowType } from "../types.js";
+import type { FlowType, RecordField } from "../types.js";
 import type { SinkWriter } from "./api.js";
 import { ConnectorError } from "./api.js";
 import type { TextFormat } from "./args.js";
@@ -61,14 +61,23 @@ export function jsonFormatter(type: FlowType): (value: unknown) => string {
   // (`v["__proto__"]` would read the prototype, not a field.)
   if (type.kind !== "record" || type.fields.length === 0 || type.fields.some((f) => f.name === "__proto__")) return generic;
   // One function per record type: `x.f` loads at fixed names, which a loop over the fields would not give.
-  const parts = type.fields.map((f, i) => {
-    const fmt = numeric(f.type) ? `(typeof x${i} === "number" ? n(x${i}) : j(x${i}))` : `j(x${i})`;
-    return `const x${i} = v[${JSON.stringify(f.name)}];
-if (x${i} !== undefined) { s += (s === "" ? "" : ",") + ${JSON.stringify(`${JSON.stringify(f.name)}:`)} + ${fmt}; }`;
-  });
+  // A timestamp field keeps the text of its last value: a window's results share their start and
+  // end, and turning a timestamp into text was the most of a row's time.
+  const timestamp = (t: FlowType): boolean => t.kind === "timestamp" || (t.kind === "optional" && timestamp(t.inner));
+  const cached = type.fields.flatMap((f, i) => (timestamp(f.type) ? [`let l${i} = NaN, t${i} = "";`] : []));
+  const text = (f: RecordField, i: number) =>
+    !numeric(f.type) ? `j(x${i})` : `(typeof x${i} === "number" ? ${timestamp(f.type) ? `(x${i} === l${i} ? t${i} : ((l${i} = x${i}), (t${i} = n(x${i}))))` : `n(x${i})`} : j(x${i}))`;
+  const loads = type.fields.map((f, i) => `const x${i} = v[${JSON.stringify(f.name)}];`);
+  // Every field present (required ones always are): one expression. Otherwise field by field,
+  // leaving out those holding undefined as JSON.stringify does.
+  const whole = `"{" + ${type.fields.map((f, i) => `${JSON.stringify(`${i === 0 ? "" : ","}${JSON.stringify(f.name)}:`)} + ${text(f, i)}`).join(" + ")} + "}"`;
+  const parts = type.fields.map((f, i) => `if (x${i} !== undefined) { s += (s === "" ? "" : ",") + ${JSON.stringify(`${JSON.stringify(f.name)}:`)} + ${text(f, i)}; }`);
   const body = `${NUMBER_TEXT}
+${cached.join("\n")}
 return (v) => {
 if (v === null || typeof v !== "object" || Array.isArray(v)) return g(v);
+${loads.join("\n")}
+if (${type.fields.map((_, i) => `x${i} !== undefined`).join(" && ")}) return ${whole};
 let s = "";
 ${parts.join("\n")}
 return "{" + s + "}";
