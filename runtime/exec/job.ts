@@ -144,8 +144,8 @@ export class Job {
   private readonly sinkOps: { name: string; op: SinkOperator }[] = [];
   private pressure: Promise<void>[] = [];
   private readonly readers: { task: Task; reader: SourceReader; stats: SourceStats }[] = [];
-  /** Source tasks whose chain makes their records itself (generatedFor): source task → chain task. */
-  private readonly generating = new Map<Task, Task>();
+  /** Source tasks whose chain makes their records itself (generatedFor): source task → the chain's task and operator. */
+  private readonly generating = new Map<Task, { task: Task; op: ChainOperator }>();
   private readonly timedOps: Operator[] = [];
   /** Error streams by the name of the source whose bad records they carry. */
   private readonly errorStreams = new Map<string, ErrorStreamReader[]>();
@@ -401,25 +401,14 @@ export class Job {
    * the data as before.
    */
   private fuse(): void {
-    const nodes = this.mod.plan.nodes;
     const mostEntries = this.opts.fuseMostEntries ?? FUSED_MOST_ENTRIES;
-    /** The one node reading `id`, if exactly one does, over its only input. */
-    const onlyReader = (id: string) => {
-      const readers = nodes.filter((n) => n.inputs.some((i) => i.from === id));
-      return readers.length === 1 && readers[0]!.inputs.length === 1 ? readers[0] : undefined;
-    };
-    /** The task of a node that runs as one instance, here. */
-    const single = (id: string) => {
-      const list = this.tasks.get(id) ?? [];
-      return list.length === 1 ? (list[0] ?? undefined) : undefined;
-    };
-    for (const node of nodes) {
+    for (const node of this.mod.plan.nodes) {
       if (node.kind !== "chain" || !node.foldInto) continue;
       const into = node.foldInto;
       // chain → aggregate, or in event time chain → watermark node → aggregate; nothing else reads either.
       const path = into.via === undefined ? [node.id, into.node] : [node.id, into.via, into.node];
-      if (!path.slice(0, -1).every((id, k) => onlyReader(id)?.id === path[k + 1])) continue;
-      const tasks = path.map(single);
+      if (!path.slice(0, -1).every((id, k) => this.onlyReader(id)?.id === path[k + 1])) continue;
+      const tasks = path.map((id) => this.single(id));
       if (tasks.some((t) => t === undefined)) continue;
       const chain = tasks[0]!;
       const agg = tasks[tasks.length - 1]!;
@@ -430,7 +419,7 @@ export class Job {
       const generated = this.generatedFor(node, chain, into.generated);
       if (mark === undefined) {
         if (!agg.operator.fusable) continue;
-        chain.operator.fuse({ fn: fn as FusedFoldFn, generated: generated as GeneratedFoldFn | undefined, aggregate: agg.operator, mostEntries, received: (n) => void (agg.recordsIn += n) });
+        chain.operator.fuse({ fn: fn as FusedFoldFn, generated: generated?.fn as GeneratedFoldFn | undefined, aggregate: agg.operator, mostEntries, received: (n) => void (agg.recordsIn += n) });
       } else {
         if (!(mark.operator instanceof WatermarkOperator) || !agg.operator.fusableInEventTime) continue;
         const event = agg.operator.eventFoldContext(mark.operator);
@@ -439,10 +428,22 @@ export class Job {
           mark.output.recordsOut += n;
           agg.recordsIn += n;
         };
-        chain.operator.fuse({ fn: fn as FusedEventFoldFn, generated: generated as GeneratedEventFoldFn | undefined, event, aggregate: agg.operator, mostEntries, received });
+        chain.operator.fuse({ fn: fn as FusedEventFoldFn, generated: generated?.fn as GeneratedEventFoldFn | undefined, event, aggregate: agg.operator, mostEntries, received });
       }
-      if (generated) this.generating.set(this.tasks.get(node.inputs[0]!.from)![0]!, chain);
+      if (generated) this.generating.set(generated.source, { task: chain, op: chain.operator });
     }
+  }
+
+  /** The one node reading `id`, if exactly one does, over its only input. */
+  private onlyReader(id: string): PlanNode | undefined {
+    const readers = this.mod.plan.nodes.filter((n) => n.inputs.some((i) => i.from === id));
+    return readers.length === 1 && readers[0]!.inputs.length === 1 ? readers[0] : undefined;
+  }
+
+  /** The task of a node that runs as one instance, here. */
+  private single(id: string): Task | undefined {
+    const list = this.tasks.get(id) ?? [];
+    return list.length === 1 ? (list[0] ?? undefined) : undefined;
   }
 
   /**
@@ -451,17 +452,16 @@ export class Job {
    * that reads it, and its reader can hand over ranges (SourceReader.nextRange). pump() then
    * hands the chain ranges, not batches.
    */
-  private generatedFor(node: ChainNode, chain: Task, name: string | undefined): Function | undefined {
+  private generatedFor(node: ChainNode, chain: Task, name: string | undefined): { fn: Function; source: Task } | undefined {
     if (name === undefined || node.inputs.length !== 1) return undefined;
     const sourceId = node.inputs[0]!.from;
-    const list = this.tasks.get(sourceId) ?? [];
-    const readers = this.mod.plan.nodes.filter((n) => n.inputs.some((i) => i.from === sourceId));
-    if (list.length !== 1 || !list[0] || readers.length !== 1 || (this.tasks.get(node.id) ?? []).length !== 1 || chain.gate?.channels !== 1) return undefined;
-    const reader = this.readers.find((r) => r.task === list[0])?.reader;
+    const source = this.single(sourceId);
+    if (source === undefined || this.onlyReader(sourceId)?.id !== node.id || chain.gate?.channels !== 1) return undefined;
+    const reader = this.readers.find((r) => r.task === source)?.reader;
     if (!reader?.nextRange || !reader.records) return undefined;
     const fn = (this.mod.functions as Record<string, unknown>)[name];
     if (typeof fn !== "function") throw new JobError(`the plan module has no function ${name}`);
-    return fn;
+    return { fn, source };
   }
 
   /** Publishes the staged output of this attempt's local sinks (after run() resolved). */
@@ -544,8 +544,8 @@ export class Job {
         else {
           // What emit() and the chain task's input would count, then the chain's own loop.
           r.task.output.recordsOut += count;
-          chain!.recordsIn += count;
-          (chain!.operator as ChainOperator).processGenerated(batch.from, count, records!);
+          chain!.task.recordsIn += count;
+          chain!.op.processGenerated(batch.from, count, records!);
         }
         for (;;) {
           const remote = this.opts.placement?.pressure?.();

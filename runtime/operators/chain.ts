@@ -38,6 +38,8 @@ export class ChainOperator implements Operator {
   /** What the chain emitted for the current input batch: one batch, or several after a flatMap. */
   private outs: Batch[] = [];
   private fused: FusedTarget | null = null;
+  /** The fused target's loops over a batch and, when it has one, over a range of generated records (returning how many records they passed on). */
+  private loop: { batch(values: readonly unknown[]): number; range: ((from: number, count: number) => number) | undefined } | null = null;
 
   constructor(
     private readonly fn: ChainFn,
@@ -60,6 +62,23 @@ export class ChainOperator implements Operator {
   /** From now on the chain's records go straight into `target`'s aggregate. */
   fuse(target: FusedTarget): void {
     this.fused = target;
+    const out = this.collector;
+    // The plan's loops bound to their state once: in processing time the window of now, in event
+    // time the watermark node's and the aggregate's (late records handled after the batch).
+    if (target.event === undefined) {
+      const { fn, generated: g, aggregate: agg } = target;
+      this.loop = {
+        batch: (values) => agg.foldFused((entries, ctx) => fn(values, entries, ctx, out)),
+        range: g && ((from, count) => agg.foldFused((entries, ctx) => g(from, count, entries, ctx, out))),
+      };
+    } else {
+      const { fn, generated: g, event: { ctx, end } } = target;
+      const ended = (n: number) => (end(), n);
+      this.loop = {
+        batch: (values) => ended(fn(values, ctx, out)),
+        range: g && ((from, count) => ended(g(from, count, ctx, out))),
+      };
+    }
   }
 
   /** Whether the next batch runs in the one loop (fused, and no window too large for it). */
@@ -72,31 +91,19 @@ export class ChainOperator implements Operator {
    * makes them itself where it can; otherwise `records` makes the batch and it goes the usual way.
    */
   processGenerated(from: number, count: number, records: (from: number, count: number) => unknown[]): void {
-    const fused = this.fused;
-    if (fused === null || fused.generated === undefined || !this.runsFused) return this.process({ values: records(from, count), keys: null });
-    let n: number;
-    if (fused.event === undefined) n = fused.aggregate.foldFused((entries, ctx) => fused.generated!(from, count, entries, ctx, this.collector));
-    else {
-      n = fused.generated(from, count, fused.event.ctx, this.collector);
-      fused.event.end();
-    }
+    const range = this.loop?.range;
+    if (range === undefined || !this.runsFused) return this.process({ values: records(from, count), keys: null });
+    this.passed(range(from, count));
+  }
+
+  /** Counts the `n` records the one loop passed on, as the chain's task and the ones after it would have. */
+  private passed(n: number): void {
     this.ctx.out.recordsOut += n;
-    fused.received(n);
+    this.fused!.received(n);
   }
 
   process(batch: Batch): void {
-    const fused = this.fused;
-    if (fused !== null && this.runsFused) {
-      let n: number;
-      if (fused.event === undefined) n = fused.aggregate.foldFused((entries, ctx) => fused.fn(batch.values, entries, ctx, this.collector));
-      else {
-        n = fused.fn(batch.values, fused.event.ctx, this.collector);
-        fused.event.end();
-      }
-      this.ctx.out.recordsOut += n;
-      fused.received(n);
-      return;
-    }
+    if (this.loop !== null && this.runsFused) return this.passed(this.loop.batch(batch.values));
     this.outs = [];
     this.fn(batch.values, batch.times ?? null, this.collector);
     const outs = this.outs;
