@@ -232,6 +232,16 @@ export interface AggregateEntry {
   old: unknown;
 }
 
+/**
+ * One window's state as a generated fold sees it: key id → entry. The runtime's is a KeyTable
+ * (runtime/operators/key-table.ts); a Map serves as well.
+ */
+export interface EntryTable<V = AggregateEntry> {
+  get(id: KeyId): V | undefined;
+  set(id: KeyId, value: V): unknown;
+  readonly size: number;
+}
+
 /** What a FoldFn needs from the runtime. */
 export interface FoldContext {
   /** The Map key of a key that is not a primitive. */
@@ -253,7 +263,7 @@ export interface FoldContext {
  * with the accumulator's code and the key's handling specialised to the pipeline's types.
  */
 export type FoldFn<T = any> = (
-  entries: Map<KeyId, AggregateEntry>,
+  entries: EntryTable,
   keys: readonly unknown[],
   values: readonly T[],
   from: number,
@@ -268,7 +278,7 @@ export type FoldFn<T = any> = (
  * the aggregate's code through `ctx.fail`, as the two functions apart would. Returns the number of
  * records the chain passed on.
  */
-export type FusedFoldFn<T = any> = (input: readonly T[], entries: Map<KeyId, AggregateEntry>, ctx: FoldContext, out: Collector<unknown>) => number;
+export type FusedFoldFn<T = any> = (input: readonly T[], entries: EntryTable, ctx: FoldContext, out: Collector<unknown>) => number;
 
 /**
  * What a FusedEventFoldFn needs besides what a fold does: the state of the watermark node between
@@ -284,7 +294,7 @@ export interface EventFoldContext extends FoldContext {
   /** Sends watermark `time` on, as the watermark node does: the aggregate fires what it closes. */
   advance(time: number): void;
   /** The state of the window starting at `start`. */
-  window(start: number): Map<KeyId, AggregateEntry>;
+  window(start: number): EntryTable;
   /** A record behind the aggregate's event time, with its time. */
   late(record: unknown, time: number): void;
 }
@@ -299,7 +309,7 @@ export interface EventFoldContext extends FoldContext {
 export type FusedEventFoldFn<T = any> = (input: readonly T[], ctx: EventFoldContext, out: Collector<unknown>) => number;
 
 /** A FusedFoldFn making its input itself: records from…from+count-1 of the generate source before the chain. */
-export type GeneratedFoldFn = (from: number, count: number, entries: Map<KeyId, AggregateEntry>, ctx: FoldContext, out: Collector<unknown>) => number;
+export type GeneratedFoldFn = (from: number, count: number, entries: EntryTable, ctx: FoldContext, out: Collector<unknown>) => number;
 
 /** A FusedEventFoldFn making its input itself: records from…from+count-1 of the generate source before the chain. */
 export type GeneratedEventFoldFn = (from: number, count: number, ctx: EventFoldContext, out: Collector<unknown>) => number;

@@ -7,8 +7,9 @@
 import { Output } from "../exec/output.js";
 import { keyGroupOf, keyId } from "../exec/keys.js";
 import type { Batch } from "../exec/messages.js";
-import type { AggregateEntry, AggregateSpec, Collector, EventFoldContext, FoldContext, FoldFn, FusedEventFoldFn, FusedFoldFn, KeyId, WindowSpec } from "../plan.js";
+import type { AggregateSpec, Collector, EventFoldContext, FoldContext, FoldFn, FusedEventFoldFn, FusedFoldFn, WindowSpec } from "../plan.js";
 import { accumulatorFor, copyAcc, type Accumulator } from "./accumulators.js";
+import { KeyTable } from "./key-table.js";
 import { LateElements } from "./late.js";
 import type { WatermarkOperator } from "./watermark.js";
 import { EntryText, finishReading, textState, type Operator, type OperatorContext, type OperatorState } from "./operator.js";
@@ -23,10 +24,10 @@ export class WindowAggregateOperator implements Operator {
   private readonly acc: Accumulator;
   private readonly late: LateElements;
   /** Window start → key id → entry. */
-  private readonly windows = new Map<number, Map<KeyId, AggregateEntry>>();
+  private readonly windows = new Map<number, KeyTable>();
   private watermark = -Infinity;
   /** The tumbling window the last record went to: consecutive records mostly share one. */
-  private last: { start: number; entries: Map<KeyId, AggregateEntry> } | null = null;
+  private last: { start: number; entries: KeyTable } | null = null;
   /** The plan's generated accumulator code, when it has one (plans of flowc 0.1 before it do not). */
   private readonly fold: FoldFn | null;
   private readonly foldCtx: FoldContext & { epoch: number };
@@ -99,12 +100,12 @@ export class WindowAggregateOperator implements Operator {
    * plan's FusedFoldFn or GeneratedFoldFn): every record goes to the window of now, as process()
    * would send it. Returns the number of records the chain passed on.
    */
-  foldFused(run: (entries: Map<KeyId, AggregateEntry>, ctx: FoldContext) => number): number {
+  foldFused(run: (entries: KeyTable, ctx: FoldContext) => number): number {
     return run(this.tumblingEntries(Date.now()), this.foldCtx);
   }
 
   /** The state of the tumbling window `t` falls in; the one of the time before is kept at hand. */
-  private tumblingEntries(t: number): Map<KeyId, AggregateEntry> {
+  private tumblingEntries(t: number): KeyTable {
     const start = t - mod(t, this.window.sizeMs);
     if (this.last?.start !== start) this.last = { start, entries: this.entriesOf(start) };
     return this.last.entries;
@@ -200,7 +201,7 @@ export class WindowAggregateOperator implements Operator {
    * Runs `add` on the state of every window a record at `t` falls in (a sliding window's several:
    * a record on which the aggregate's functions throw is reported for the first of them only).
    */
-  private eachWindow<A, B>(t: number, add: (entries: Map<KeyId, AggregateEntry>, a: A, b: B) => void, a: A, b: B): void {
+  private eachWindow<A, B>(t: number, add: (entries: KeyTable, a: A, b: B) => void, a: A, b: B): void {
     const w = this.window;
     if (w.kind === "tumbling") {
       add(this.tumblingEntries(t), a, b);
@@ -215,9 +216,9 @@ export class WindowAggregateOperator implements Operator {
   }
 
   /** update as a value made once: the generic path passes it to eachWindow for every record. */
-  private readonly updateIn = (entries: Map<KeyId, AggregateEntry>, key: unknown, value: unknown): void => this.update(entries, key, value);
+  private readonly updateIn = (entries: KeyTable, key: unknown, value: unknown): void => this.update(entries, key, value);
 
-  private update(entries: Map<KeyId, AggregateEntry>, key: unknown, value: unknown): void {
+  private update(entries: KeyTable, key: unknown, value: unknown): void {
     const id = keyId(key);
     const e = entries.get(id);
     try {
@@ -236,9 +237,9 @@ export class WindowAggregateOperator implements Operator {
     }
   }
 
-  private entriesOf(start: number): Map<KeyId, AggregateEntry> {
+  private entriesOf(start: number): KeyTable {
     let m = this.windows.get(start);
-    if (m === undefined) this.windows.set(start, (m = new Map()));
+    if (m === undefined) this.windows.set(start, (m = new KeyTable()));
     return m;
   }
 
@@ -257,7 +258,8 @@ export class WindowAggregateOperator implements Operator {
         this.ctx.out.emit(this.eventTime ? { values, keys: null, times: new Array<number>(values.length).fill(start + size - 1) } : { values, keys: null });
         values = [];
       };
-      for (const e of entries.values()) {
+      for (let i = 0; i < entries.size; i++) {
+        const e = entries.valueAt(i);
         const o: Record<string, unknown> = { key: e.key };
         this.acc.result(e.acc, o);
         o.start = start;
@@ -300,18 +302,23 @@ export class WindowAggregateOperator implements Operator {
     let w = 0;
     /** `[start,`: how the window's entries begin. */
     let head = new Uint8Array(0);
-    let it: Iterator<[KeyId, AggregateEntry]> | null = null;
+    /** The window being read, and the position in it of the next entry to read. */
+    let entries: KeyTable | null = null;
+    let at = 0;
     const read = (budgetMs: number, most = Infinity): boolean => {
       const until = performance.now() + budgetMs;
       let n = 0;
       while (w < windows.length) {
-        if (it === null) {
-          const [start, entries] = windows[w]!;
+        if (entries === null) {
+          const [start, table] = windows[w]!;
           head = Buffer.from(`[${start},`, "latin1");
-          it = entries.entries();
+          entries = table;
+          at = 0;
         }
-        for (let r = it.next(); !r.done; r = it.next()) {
-          const [id, e] = r.value;
+        // (Entries added since the barrier come after `at`: the walk reaches them and skips them.)
+        while (at < entries.size) {
+          const id = entries.idAt(at);
+          const e = entries.valueAt(at++);
           // Unchanged since the barrier: its text now is its text then (no copy needed).
           let acc: unknown;
           if (e.v <= frozen) acc = e.acc;
@@ -321,7 +328,7 @@ export class WindowAggregateOperator implements Operator {
           n++;
           if (n >= most || ((n & 255) === 0 && performance.now() >= until)) return false;
         }
-        it = null;
+        entries = null;
         w++;
       }
       if (this.reading === state) this.reading = undefined;

@@ -17,6 +17,7 @@ import { MAX_BATCH, type ConstValue, type ExecutionPlan, type SimpleAggregate } 
 import type { FlowType } from "../../../runtime/types.js";
 import { emitExpr, mangle, tsType, type ExprContext } from "./expressions.js";
 import { PRELUDE, type PreludeName } from "./prelude.js";
+import { splitScan, type SplitScan } from "./split-scan.js";
 import { FLOWC_VERSION } from "../../version.js";
 
 export const RUNTIME_IMPORT = "flowc/runtime";
@@ -137,7 +138,7 @@ class ModuleWriter {
     const usedTypes = [...c.namedTypes].filter(([, t]) => t.kind === "record");
 
     const runtimeTypes = ["Collector", "ExecutionPlan", "PlanModule"];
-    if (this.planned.functions.some((f) => f.kind === "fold")) runtimeTypes.push("AggregateEntry", "FoldContext", "KeyId");
+    if (this.planned.functions.some((f) => f.kind === "fold")) runtimeTypes.push("AggregateEntry", "EntryTable", "FoldContext", "KeyId");
     if (this.planned.functions.some((f) => f.kind === "fusedFold" && f.event)) runtimeTypes.push("EventFoldContext");
     sf.addImportDeclaration({ isTypeOnly: true, moduleSpecifier: RUNTIME_IMPORT, namedImports: runtimeTypes.sort() });
     const byModule = new Map<string, string[]>();
@@ -252,7 +253,7 @@ class ${entryClass(f)} implements AggregateEntry {
   }
 }
 // ${this.where(f.step.span)}: ${this.source(f.step.call.span)}, one window's state: key → accumulator
-export function ${f.name}($entries: Map<KeyId, AggregateEntry>, $keys: readonly unknown[], $values: readonly ${wrapArrayElem(tsType(f.inputType))}[], $from: number, $to: number, $ctx: FoldContext): void {
+export function ${f.name}($entries: EntryTable, $keys: readonly unknown[], $values: readonly ${wrapArrayElem(tsType(f.inputType))}[], $from: number, $to: number, $ctx: FoldContext): void {
   ${start}
   for (let $i = $from; $i < $to; $i++) {
     const $key = $keys[$i];${usesValue ? "\n    const $x = $values[$i]!;" : ""}
@@ -287,7 +288,7 @@ export function ${f.name}($entries: Map<KeyId, AggregateEntry>, $keys: readonly 
     if (!f.event) {
       const body = this.step(steps, 0, "$r0", "", null, (v) => `${value(v)}${add}\n$n++;`);
       return `// ${steps.map((s) => s.op).join(" → ")} → ${this.source(f.fold.step.call.span)} in one loop (${lines}): the chain and the aggregate's fold, run when they share a partition${what}
-export function ${name}(${input}, $entries: Map<KeyId, AggregateEntry>, $ctx: FoldContext, $out: Collector<unknown>): number {
+export function ${name}(${input}, $entries: EntryTable, $ctx: FoldContext, $out: Collector<unknown>): number {
   ${start}
   let $n = 0;
   ${this.inputLoop(body, first, made)}
@@ -324,7 +325,7 @@ $n++;`;
     return `// ${steps.map((s) => s.op).join(" → ")} → ${this.source(f.fold.step.call.span)} in one loop (${lines}): the chain, the watermark node after it and the aggregate's fold, run when they share a partition${what}
 export function ${name}(${input}, $ctx: EventFoldContext, $out: Collector<unknown>): number {
   ${start}
-  let $entries!: Map<KeyId, AggregateEntry>;
+  let $entries!: EntryTable;
   let $start = NaN;
   let $pending = $ctx.emitted();
   let $wm = $ctx.watermark();
@@ -460,6 +461,15 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
   }`;
   }
 
+  /** A flatMap's `split(s, "pattern")` that a scan can do (split-scan.ts): the code of `s` and the scan. */
+  private splitScanOf(body: A.Expr): { subject: string; scan: SplitScan } | null {
+    while (body.kind === "paren") body = body.expr;
+    if (body.kind !== "call" || body.callee.name !== "split" || this.ctx.udfs.has("split") || body.args.length !== 2) return null;
+    const pattern = this.ctx.constStrings.get(body.args[1]!.value);
+    const scan = pattern === undefined ? null : splitScan(pattern);
+    return scan && { subject: emitExpr(body.args[0]!.value, this.ctx), scan };
+  }
+
   /**
    * `flush`: code run after a record is stored (a full batch goes out); `time`: the variable holding
    * the record's event time once a `watermark` step computed it.
@@ -471,7 +481,9 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
     const s = steps[k]!;
     const l = s.lambda!;
     const p = mangle(l.params[0]!.name);
-    const body = emitExpr(l.body, this.ctx);
+    // (A split that is scanned is not emitted: its regular expression would be left in the module unused.)
+    const split = s.op === "flatMap" ? this.splitScanOf(l.body) : null;
+    const body = split ? "" : emitExpr(l.body, this.ctx);
     const comment = `// ${this.where(s.step.span)}: ${this.source(s.step.call.span)}`;
     const next = `$r${k + 1}`;
     switch (s.op) {
@@ -479,8 +491,26 @@ export function ${f.name}($input: readonly ${wrapArrayElem(tsType(f.inputType))}
         return `{ ${comment}\nconst ${p} = ${cur};\nconst ${next} = ${body};\n${this.step(steps, k + 1, next, flush, time, fused)} }`;
       case "filter":
         return `{ ${comment}\nconst ${p} = ${cur};\nif (!(${body})) continue;\n${this.step(steps, k + 1, cur, flush, time, fused)} }`;
-      case "flatMap":
+      case "flatMap": {
+        if (split) {
+          // The pieces as the scan finds them: `continue` in the steps after goes on to the next.
+          const [str, a, b] = [`$s${k + 1}`, `$a${k + 1}`, `$b${k + 1}`];
+          const outside = split.scan.outside("$c");
+          const runs = split.scan.runs ? `while (${b} + 1 < ${str}.length) {\nconst $c = ${str}.charCodeAt(${b} + 1);\nif (${outside}) break;\n${b}++;\n}\n` : "";
+          return `{ ${comment}, a scan in place of the regular expression
+const ${p} = ${cur};
+const ${str} = ${split.subject};
+for (let ${a} = 0, ${b} = 0; ${b} <= ${str}.length; ${b}++) {
+if (${b} < ${str}.length) {
+const $c = ${str}.charCodeAt(${b});
+if (${outside}) continue;
+}
+const ${next} = ${str}.slice(${a}, ${b});
+${runs}${a} = ${b} + 1;
+${this.step(steps, k + 1, next, flush, time, fused)} } }`;
+        }
         return `{ ${comment}\nconst ${p} = ${cur};\nfor (const ${next} of ${body}) {\n${this.step(steps, k + 1, next, flush, time, fused)} } }`;
+      }
       case "keyBy":
         if (fused) return `{ ${comment}\nconst ${p} = ${cur};\nconst $key = ${body};\n${fused(cur, time)} }`;
         return `{ ${comment}\nconst ${p} = ${cur};\n$keys[$n] = ${body};\n$values[$n] = ${cur};\n${stamp}\n$n++;\n${flush} }`;
