@@ -14,24 +14,29 @@ import type { AggregateEntry, EntryTable, KeyId } from "../plan.js";
 const EMPTY = 0;
 const float = new Float64Array(1);
 const words = new Int32Array(float.buffer);
+/**
+ * Chosen per process, as V8 seeds its own Map hashes: keys that come from outside (a socket, a
+ * file) cannot be picked to share slots and make every lookup a walk. Only the order of the slots
+ * depends on it; the entries keep the order they came in, so output is the same in every process.
+ */
+const SEED = (Math.random() * 2 ** 32) | 0;
 
-/** A 32-bit hash of a key id, the same for every id SameValueZero calls equal. */
+/** A 32-bit hash of a key id, the same for every id SameValueZero calls equal (in this process). */
 export function hashKeyId(id: KeyId): number {
   let h: number;
   if (typeof id === "string") {
-    h = 0x811c9dc5 | 0;
+    h = 0x811c9dc5 ^ SEED;
     for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-    return h;
-  }
-  if (typeof id === "number") {
+  } else if (typeof id === "number") {
     if ((id | 0) === id) h = id | 0; // (-0 too)
     else if (id !== id) h = 0x7ff80000; // every NaN
     else {
       float[0] = id;
       h = words[0]! ^ Math.imul(words[1]!, 0x9e3779b1);
     }
-  } else h = id ? 1 : 2;
-  // Murmur3's finaliser: nearby integers land far apart.
+    h ^= SEED;
+  } else h = (id ? 1 : 2) ^ SEED;
+  // Murmur3's finaliser: nearby integers (and strings that differ in their last code unit) land far apart.
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
