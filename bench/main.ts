@@ -229,6 +229,7 @@ async function main(): Promise<number> {
     if (flags.only.has("W2")) {
       await standard("W2", `word count over a ${fmtBytes(sizes.w2Bytes)} Zipf corpus`, w2Flow(w2Corpus, "@OUT@"), 0, (hand) => parseInt(hand.checksum, 10), [
         "Records are words. The corpus (seeded, 50k-word vocabulary, Zipf exponent 1.05) is generated once into bench/.data.",
+        "Every contender splits a line as `line.toLowerCase().split(/[^a-z']+/)` does and counts in a hash table. The others run that regular expression and count in a Map; the plan's flatMap over `split` is compiled to a scan of the line's code units (the pattern is one character class), and its window state is the runtime's KeyTable (docs/language.md, How a job runs).",
       ]);
     }
     if (flags.only.has("W3")) {
