@@ -125,6 +125,12 @@ export interface AggregateNode extends NodeBase {
    * (tumbling and sliding windows use it; without it the runtime's generic accumulators run).
    */
   fold?: string;
+  /**
+   * An EntryFn in `functions`, with `fold`: makes an entry of the class the fold makes its entries
+   * of, so that entries restored from a checkpoint have the same shape as the ones the fold made
+   * (plans before it lack it: the runtime then restores plain objects).
+   */
+  entry?: string;
   /** Set when late elements go to a stream (`late: NAME`) rather than being counted and dropped. */
   lateStream?: string;
 }
@@ -242,6 +248,9 @@ export interface EntryTable<V = AggregateEntry> {
   readonly size: number;
 }
 
+/** Makes an entry of an aggregate's own class (AggregateNode.entry), made in epoch `v`. */
+export type EntryFn = (key: unknown, acc: unknown, v: number) => AggregateEntry;
+
 /** What a FoldFn needs from the runtime. */
 export interface FoldContext {
   /** The Map key of a key that is not a primitive. */
@@ -316,5 +325,5 @@ export type GeneratedEventFoldFn = (from: number, count: number, ctx: EventFoldC
 
 export interface PlanModule {
   plan: ExecutionPlan;
-  functions: Record<string, ChainFn | ValueFn | ReduceFn | FoldFn | FusedFoldFn | FusedEventFoldFn | GeneratedFoldFn | GeneratedEventFoldFn>;
+  functions: Record<string, ChainFn | ValueFn | ReduceFn | FoldFn | FusedFoldFn | FusedEventFoldFn | GeneratedFoldFn | GeneratedEventFoldFn | EntryFn>;
 }

@@ -15,6 +15,7 @@ import { keyGroupRange } from "../runtime/exec/keys.js";
 import type { Batch } from "../runtime/exec/messages.js";
 import { Output } from "../runtime/exec/output.js";
 import { EntryText, jsonValue, PENDING, stateText, type OperatorContext, type OperatorState } from "../runtime/operators/operator.js";
+import type { KeyTable } from "../runtime/operators/key-table.js";
 import { WindowAggregateOperator } from "../runtime/operators/window-aggregate.js";
 import type { AggregateNode, PlanModule } from "../runtime/plan.js";
 import { compileModule } from "./helpers/plan-module.js";
@@ -186,6 +187,42 @@ describe("copy-on-write snapshots", () => {
     for (const e of events) expected.set(`${e.ts - (e.ts % 10_000)} ${e.s}`, (expected.get(`${e.ts - (e.ts % 10_000)} ${e.s}`) ?? 0) + e.v);
     expect(new Map(entries.map(([start, key, acc]) => [`${start} ${key}`, acc]))).toEqual(expected);
     expect(entries.length).toBe(expected.size);
+  });
+
+  it("entries restored from a snapshot are of the class the plan's fold makes its entries of, and go on as they were", async () => {
+    const { mod, node } = await load("sum(e => e.v)", "e.s", "tumbling(10s)");
+    expect(node.entry).toBe(`${node.id}_entry`);
+    const rows: unknown[] = [];
+    const make = () => {
+      const out = new Output(128);
+      out.addRoute("forward", [{ receiver: { receive: (b: Batch) => void rows.push(...b.values), control: () => {} }, channel: 0 }]);
+      const ctx: OperatorContext = { partition: 0, partitions: 1, keyGroups: 128, keyGroupRange: keyGroupRange(0, 1, 128), out, fail: (r, e) => expect.unreachable(`${JSON.stringify(r)}: ${String(e)}`) };
+      return new WindowAggregateOperator(node.id, "p.flow:9", node.aggregate, node.window as never, mod.functions, ctx, false, node.fold, node.entry);
+    };
+    /** The classes of a window's entries (the operator's own state, read for this test only). */
+    const classes = (op: WindowAggregateOperator) => {
+      const windows = (op as unknown as { windows: Map<number, KeyTable> }).windows;
+      const names = new Set<string>();
+      for (const table of windows.values()) for (let i = 0; i < table.size; i++) names.add(table.valueAt(i).constructor.name);
+      return [...names];
+    };
+    const events = (from: number): Event[] => Array.from({ length: 50 }, (_, i) => ({ k: 0, s: `k${i % 7}`, v: from + i, ts: 1_000 }));
+    const first = make();
+    first.process({ values: events(0), keys: events(0).map((e) => e.s), times: events(0).map(() => 1_000) });
+    const state = JSON.parse(JSON.stringify(first.snapshot())) as OperatorState;
+    const restored = make();
+    restored.restore([state]);
+    expect(classes(first)).toEqual([`${node.id}_Entry`]);
+    expect(classes(restored)).toEqual([`${node.id}_Entry`]);
+    // The fold goes on from the restored sums: the same rows as one operator that saw both batches.
+    for (const op of [first, restored]) {
+      op.process({ values: events(100), keys: events(100).map((e) => e.s), times: events(100).map(() => 1_000) });
+      op.onEnd();
+    }
+    expect(rows.length).toBe(14);
+    const sorted = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).sort();
+    expect(sorted(rows.slice(7))).toEqual(sorted(rows.slice(0, 7)));
+    expect(sorted(rows.slice(0, 7))[0]).toBe(JSON.stringify({ key: "k0", sum: [0, 7, 14, 21, 28, 35, 42, 49].reduce((a, b) => a + b + (b + 100), 0), start: 0, end: 10_000 }));
   });
 
   it("jsonValue writes what JSON.stringify writes for an array element", () => {

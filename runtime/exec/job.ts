@@ -271,7 +271,7 @@ export class Job {
         const w = node.window;
         const late = node.lateStream !== undefined;
         if (!w) return { op: new AggregateOperator(node.id, where, node.aggregate, fns, ctx) };
-        const op = w.kind === "session" ? new SessionAggregateOperator(node.id, where, node.aggregate, w, fns, ctx, late) : new WindowAggregateOperator(node.id, where, node.aggregate, w, fns, ctx, late, node.fold);
+        const op = w.kind === "session" ? new SessionAggregateOperator(node.id, where, node.aggregate, w, fns, ctx, late) : new WindowAggregateOperator(node.id, where, node.aggregate, w, fns, ctx, late, node.fold, node.entry);
         if (w.time === "processing") this.timedOps.push(op);
         return { op };
       }

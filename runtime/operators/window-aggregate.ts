@@ -7,7 +7,7 @@
 import { Output } from "../exec/output.js";
 import { keyGroupOf, keyId } from "../exec/keys.js";
 import type { Batch } from "../exec/messages.js";
-import type { AggregateSpec, Collector, EventFoldContext, FoldContext, FoldFn, FusedEventFoldFn, FusedFoldFn, WindowSpec } from "../plan.js";
+import type { AggregateEntry, AggregateSpec, Collector, EntryFn, EventFoldContext, FoldContext, FoldFn, FusedEventFoldFn, FusedFoldFn, WindowSpec } from "../plan.js";
 import { accumulatorFor, copyAcc, type Accumulator } from "./accumulators.js";
 import { KeyTable } from "./key-table.js";
 import { LateElements } from "./late.js";
@@ -30,6 +30,8 @@ export class WindowAggregateOperator implements Operator {
   private last: { start: number; entries: KeyTable } | null = null;
   /** The plan's generated accumulator code, when it has one (plans of flowc 0.1 before it do not). */
   private readonly fold: FoldFn | null;
+  /** Makes an entry: of the class the plan's fold makes its entries of, when the plan has one. */
+  private readonly entry: EntryFn;
   private readonly foldCtx: FoldContext & { epoch: number };
   /** Set while eachWindow adds a record to a window after its first: its failures are not reported again. */
   private quiet = false;
@@ -51,11 +53,16 @@ export class WindowAggregateOperator implements Operator {
     withLateOutput = false,
     /** The plan's FoldFn for this aggregate, if it has one. */
     foldName?: string,
+    /** The plan's EntryFn for this aggregate, if it has one. */
+    entryName?: string,
   ) {
     this.acc = accumulatorFor(spec, fns);
     const fold = foldName === undefined ? undefined : fns[foldName];
     if (foldName !== undefined && typeof fold !== "function") throw new Error(`internal: the plan module has no function ${foldName}`);
     this.fold = (fold as FoldFn | undefined) ?? null;
+    const entry = entryName === undefined ? undefined : fns[entryName];
+    if (entryName !== undefined && typeof entry !== "function") throw new Error(`internal: the plan module has no function ${entryName}`);
+    this.entry = (entry as EntryFn | undefined) ?? plainEntry;
     this.foldCtx = { keyId, fail: (record, error) => this.quiet || ctx.fail(record, error, where), epoch: 0, copyAcc };
     this.lateOutput = withLateOutput ? new Output(ctx.keyGroups) : undefined;
     this.late = new LateElements(ctx, this.lateOutput);
@@ -223,7 +230,7 @@ export class WindowAggregateOperator implements Operator {
     const e = entries.get(id);
     try {
       const acc = this.acc.add(e === undefined ? this.acc.init() : e.acc, value);
-      if (e === undefined) entries.set(id, { key, acc, v: this.epoch, old: undefined });
+      if (e === undefined) entries.set(id, this.entry(key, acc, this.epoch));
       else {
         // `add` leaves its argument alone: the accumulator before is kept as it is.
         if (e.v !== this.epoch) {
@@ -349,11 +356,16 @@ export class WindowAggregateOperator implements Operator {
         if (Number(kg) < lo || Number(kg) >= hi) continue;
         for (const raw of entries) {
           const [start, key, acc] = raw as [number, unknown, unknown];
-          this.entriesOf(start).set(keyId(key), { key, acc: structuredClone(acc), v: this.epoch, old: undefined });
+          this.entriesOf(start).set(keyId(key), this.entry(key, structuredClone(acc), this.epoch));
         }
       }
     }
   }
+}
+
+/** An entry as an object literal: for plans without an EntryFn. */
+function plainEntry(key: unknown, acc: unknown, v: number): AggregateEntry {
+  return { key, acc, v, old: undefined };
 }
 
 /** Start times of the windows an element at time `t` belongs to, latest first. */

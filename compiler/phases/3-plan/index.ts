@@ -231,7 +231,7 @@ class Planner {
       id,
       aggregate: spec,
       window,
-      ...(fold ? { fold } : {}),
+      ...(fold ? { fold, entry: `${id}_entry` } : {}),
       label: windowStep ? `${callText(windowStep.step.call)} → ${callText(s.step.call)}` : callText(s.step.call),
       parallelism: "partitioned",
       inputs: ups.map((u) => input(u, "partitioned")),
