@@ -204,8 +204,11 @@ async function runExpiring(name: string, victimKind: "worker" | "coordinator"): 
       if (state && (state.status === "finished" || state.status === "failed")) break;
       await sleep(50);
     }
-    // The coordinator that finished the job (workers resign from the election once it has).
-    leaders.after = events.find((x) => x.e.kind === "status" && x.e.status === "finished")?.worker;
+    // The coordinator that finished the job (workers resign from the election once it has). Its
+    // event comes once its write of the state has returned, which can be after this test read it.
+    const finisher = () => events.find((x) => x.e.kind === "status" && x.e.status === "finished")?.worker;
+    for (let i = 0; i < 40 && state?.status === "finished" && finisher() === undefined; i++) await sleep(50);
+    leaders.after = finisher();
     // Workers publish the last staged segments once they see the job finished.
     for (let i = 0; i < 60 && (staged(out).length > 0 || !existsSync(out)); i++) await sleep(50);
   } finally {
