@@ -151,3 +151,42 @@ describe("which plans get one", () => {
     expect(chainOf(stdin).foldInto?.generated).toBeUndefined();
   });
 });
+
+describe("what a job touches", () => {
+  it("reads process.stdin and process.stdout only when a connector uses them (both are streams made on first use)", async () => {
+    const touched: string[] = [];
+    const saved = { stdin: Object.getOwnPropertyDescriptor(process, "stdin")!, stdout: Object.getOwnPropertyDescriptor(process, "stdout")! };
+    const mod = await load(`source s: int = generate(count: 1000)\n\ns\n  |> keyBy(x => x % 3)\n  |> window(tumbling(1d))\n  |> count()\n  |> sink file(${JSON.stringify(join(dir, "touch-out"))}, format: "jsonl")`);
+    const spy = await load(`source s: string = stdin(format: "lines")\n\ns\n  |> sink stdout()`);
+    try {
+      for (const name of ["stdin", "stdout"] as const) {
+        Object.defineProperty(process, name, {
+          configurable: true,
+          get() {
+            touched.push(name);
+            return saved[name].get!.call(process);
+          },
+        });
+      }
+      const job = new Job(mod, {});
+      await job.open();
+      await job.run();
+      expect(touched).toEqual([]);
+      // A job that does read stdin and write stdout gets the process's (here, the ones it is given instead).
+      const { PassThrough } = await import("node:stream");
+      const input = new PassThrough();
+      const output = new PassThrough();
+      const got: string[] = [];
+      output.on("data", (c: Buffer) => got.push(c.toString()));
+      input.end("a\nb\n");
+      const io = new Job(spy, { stdin: input, stdout: output });
+      await io.open();
+      await io.run();
+      expect(got.join("")).toBe(`"a"\n"b"\n`);
+      expect(touched).toEqual([]);
+    } finally {
+      Object.defineProperty(process, "stdin", saved.stdin);
+      Object.defineProperty(process, "stdout", saved.stdout);
+    }
+  });
+});

@@ -316,6 +316,7 @@ export class Job {
     const resume = this.opts.checkpoint?.resumeOf(node.id, partition);
     const connector = SOURCES[node.connector.type];
     if (!connector) throw new JobError(`this runtime has no source connector \`${node.connector.type}\``, node.loc);
+    const stdin = this.opts.stdin;
     return connector.open(node.connector, {
       name: node.name,
       elementType: node.outputType,
@@ -323,7 +324,10 @@ export class Job {
       batchSize: this.mod.plan.config.batchSize,
       reportBad: (bad) => this.badRecord(bad),
       loc: node.loc,
-      stdin: (this.opts.stdin ?? process.stdin) as never,
+      // Looked up only by a stdin source: process.stdin is a stream made on first use.
+      get stdin() {
+        return (stdin ?? process.stdin) as never;
+      },
       signal: this.opts.signal ?? new AbortController().signal,
       ...(resume ? { resume } : {}),
       ...(this.opts.checkpoint ? { stateDir: this.opts.checkpoint.sourceStateDir(node.id, partition) } : {}),
@@ -335,6 +339,7 @@ export class Job {
     if (override) return override;
     const connector = SINKS[node.connector.type];
     if (!connector) throw new JobError(`this runtime has no sink connector \`${node.connector.type}\``, node.loc);
+    const stdout = this.opts.stdout;
     return connector.open(node.connector, {
       name: node.name ?? node.id,
       elementType: node.outputType,
@@ -342,7 +347,10 @@ export class Job {
       partition,
       partitions,
       loc: node.loc,
-      stdout: (this.opts.stdout ?? process.stdout) as never,
+      // Looked up only by a stdout sink, as stdin above.
+      get stdout() {
+        return (stdout ?? process.stdout) as never;
+      },
       ...(this.opts.attempt === undefined ? {} : { attempt: this.opts.attempt }),
       ...(this.opts.checkpoint ? { staging: this.opts.checkpoint.stagingOf(node.id, partition) } : {}),
     });
