@@ -109,7 +109,8 @@ describe("flowc worker and submit on a standalone ZooKeeper", () => {
     expect(staged(join(dir, "out"))).toEqual([]);
     for (const w of workers) expect(w.proc.exitCode).toBeNull();
     const text = await cluster(["status", "--zookeeper", zk.connectString], dir);
-    expect(text.code).toBe(0);
+    // (Once, under load beside a benchmark, status exited 1 here: its stderr says why.)
+    expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/workers \(3\)/);
     expect(text.stdout).toMatch(/clean {2}finished {2}epoch \d+/);
   });
