@@ -62,8 +62,8 @@ async function run(mod: PlanModule, opts: { fuse: boolean; fuseMostEntries?: num
 }
 
 // Every kind of field a generator makes without its PRNG, an optional one among them; a filter, a
-// map whose function throws now and then. 20,000 records: ranges of 8192 (MAX_BATCH) and the rest.
-const PROCESSING = `source nums: { n: int, f: float, b: bool, t: timestamp, d: duration, o?: int, inner: { m: int } } = generate(count: 20000)
+// map whose function throws now and then. 70,000 records: two ranges of 32,768 (4 × MAX_BATCH) and the rest.
+const PROCESSING = `source nums: { n: int, f: float, b: bool, t: timestamp, d: duration, o?: int, inner: { m: int } } = generate(count: 70000)
 
 nums
   |> filter(r => r.b || r.n % 3 == 0)
@@ -75,7 +75,7 @@ nums
 
 // Timestamps out of order by up to 9 s against a 2 s delay: records fall behind the watermark (late,
 // to their own stream), and the watermark node cuts ranges. A map whose function throws now and then.
-const EVENT = `source raw: { n: int, t: timestamp } = generate(count: 20000)
+const EVENT = `source raw: { n: int, t: timestamp } = generate(count: 70000)
 
 raw
   |> map(r => { k: r.n % 5, v: check(r.n % 100 + 1), ts: r.t - 1ms * (r.n % 7) * 1500 })
@@ -94,14 +94,14 @@ describe("a fused loop making the generate source's records itself", () => {
     const apart = await run(mod, { fuse: false, blankWindows: true });
     expect(calls()).toBe(0);
     const generated = await run(mod, { fuse: true, blankWindows: true });
-    // 20,000 records in ranges of at most 8192.
+    // 70,000 records in ranges of at most 32,768.
     expect(calls()).toBe(3);
     expect(generated).toEqual(apart);
     // The window holds 7 keys: above 3 entries the ranges become batches and run apart.
     const before = calls();
     expect(await run(mod, { fuse: true, fuseMostEntries: 3, blankWindows: true })).toEqual(apart);
     expect(calls()).toBe(before + 1);
-    expect(apart.recordsIn).toBe(20000);
+    expect(apart.recordsIn).toBe(70000);
     expect(apart.failures.length).toBeGreaterThan(0);
     expect(apart.sinks[0]![1]).toHaveLength(7);
   });
