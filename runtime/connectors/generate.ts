@@ -40,8 +40,11 @@ class GenerateReader implements SourceReader {
   private readonly signal: AbortSignal;
   private readonly batchSize: number;
   private readonly rng = new Rng();
-  /** Fills a batch with records `from`…, by code built for the element type (see filler). */
-  private readonly fill: (batch: unknown[], from: number, k: number, rng: Rng, seed: number) => void;
+  /**
+   * Fills a batch with records `from`…, by code built for the element type (see filler), when the
+   * first batch is made: a reader whose chain makes the records itself (nextRange) never needs it.
+   */
+  private fill: ((batch: unknown[], from: number, k: number, rng: Rng, seed: number) => void) | undefined;
 
   constructor(
     private readonly type: FlowType,
@@ -54,7 +57,6 @@ class GenerateReader implements SourceReader {
     private readonly from = 0,
   ) {
     this.produced = from;
-    this.fill = filler(type);
     this.signal = AbortSignal.any([signal, this.closing.signal]);
     this.batchSize = rate > 0 ? Math.max(1, Math.min(batchSize, Math.ceil((rate * PACING_INTERVAL_MS) / 1000))) : batchSize;
   }
@@ -94,7 +96,7 @@ class GenerateReader implements SourceReader {
 
   records(from: number, count: number): unknown[] {
     const batch = new Array<unknown>(count);
-    this.fill(batch, from, count, this.rng, this.seed);
+    (this.fill ??= filler(this.type))(batch, from, count, this.rng, this.seed);
     return batch;
   }
 
