@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Job } from "../runtime/exec/job.js";
-import type { ChainNode, GeneratedEventFoldFn, GeneratedFoldFn, PlanModule } from "../runtime/plan.js";
+import { MAX_BATCH, type ChainFn, type ChainNode, type GeneratedEventFoldFn, type GeneratedFoldFn, type PlanModule } from "../runtime/plan.js";
 import { compileModule } from "./helpers/plan-module.js";
 
 let dir: string;
@@ -97,10 +97,16 @@ describe("a fused loop making the generate source's records itself", () => {
     // 70,000 records in ranges of at most 32,768.
     expect(calls()).toBe(3);
     expect(generated).toEqual(apart);
-    // The window holds 7 keys: above 3 entries the ranges become batches and run apart.
+    // The window holds 7 keys: above 3 entries the ranges become batches and run apart, batches
+    // no larger than the source's others (MAX_BATCH).
     const before = calls();
-    expect(await run(mod, { fuse: true, fuseMostEntries: 3, blankWindows: true })).toEqual(apart);
+    const chainFn = chainOf(mod).fn;
+    const sizes: number[] = [];
+    const watched: PlanModule = { plan: mod.plan, functions: { ...mod.functions, [chainFn]: ((input: unknown[], ...rest: unknown[]) => (sizes.push(input.length), (mod.functions[chainFn] as (...a: unknown[]) => void)(input, ...rest))) as ChainFn } };
+    expect(await run(watched, { fuse: true, fuseMostEntries: 3, blankWindows: true })).toEqual(apart);
     expect(calls()).toBe(before + 1);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(70000 - 32768);
+    expect(Math.max(...sizes)).toBe(MAX_BATCH);
     expect(apart.recordsIn).toBe(70000);
     expect(apart.failures.length).toBeGreaterThan(0);
     expect(apart.sinks[0]![1]).toHaveLength(7);
