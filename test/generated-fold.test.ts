@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Job } from "../runtime/exec/job.js";
+import { GENERATED_RANGE } from "../runtime/operators/chain.js";
 import { MAX_BATCH, type ChainFn, type ChainNode, type GeneratedEventFoldFn, type GeneratedFoldFn, type PlanModule } from "../runtime/plan.js";
 import { compileModule } from "./helpers/plan-module.js";
 
@@ -62,7 +63,8 @@ async function run(mod: PlanModule, opts: { fuse: boolean; fuseMostEntries?: num
 }
 
 // Every kind of field a generator makes without its PRNG, an optional one among them; a filter, a
-// map whose function throws now and then. 70,000 records: two ranges of 32,768 (4 × MAX_BATCH) and the rest.
+// map whose function throws now and then. 70,000 records: in processing time two ranges of 32,768
+// (GENERATED_RANGE) and the rest, in event time ranges of MAX_BATCH.
 const PROCESSING = `source nums: { n: int, f: float, b: bool, t: timestamp, d: duration, o?: int, inner: { m: int } } = generate(count: 70000)
 
 nums
@@ -95,7 +97,7 @@ describe("a fused loop making the generate source's records itself", () => {
     expect(calls()).toBe(0);
     const generated = await run(mod, { fuse: true, blankWindows: true });
     // 70,000 records in ranges of at most 32,768.
-    expect(calls()).toBe(3);
+    expect(calls()).toBe(Math.ceil(70000 / GENERATED_RANGE));
     expect(generated).toEqual(apart);
     // The window holds 7 keys: above 3 entries the ranges become batches and run apart, batches
     // no larger than the source's others (MAX_BATCH).
@@ -105,7 +107,7 @@ describe("a fused loop making the generate source's records itself", () => {
     const watched: PlanModule = { plan: mod.plan, functions: { ...mod.functions, [chainFn]: ((input: unknown[], ...rest: unknown[]) => (sizes.push(input.length), (mod.functions[chainFn] as (...a: unknown[]) => void)(input, ...rest))) as ChainFn } };
     expect(await run(watched, { fuse: true, fuseMostEntries: 3, blankWindows: true })).toEqual(apart);
     expect(calls()).toBe(before + 1);
-    expect(sizes.reduce((a, b) => a + b, 0)).toBe(70000 - 32768);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(70000 - GENERATED_RANGE);
     expect(Math.max(...sizes)).toBe(MAX_BATCH);
     expect(apart.recordsIn).toBe(70000);
     expect(apart.failures.length).toBeGreaterThan(0);
@@ -117,7 +119,7 @@ describe("a fused loop making the generate source's records itself", () => {
     expect(chainOf(mod).foldInto?.via).toBeDefined();
     const apart = await run(mod, { fuse: false });
     const generated = await run(mod, { fuse: true });
-    expect(calls()).toBe(3);
+    expect(calls()).toBe(Math.ceil(70000 / MAX_BATCH));
     expect(generated).toEqual(apart);
     expect(await run(mod, { fuse: true, fuseMostEntries: 3 })).toEqual(apart);
     const [late, results] = apart.sinks;

@@ -539,8 +539,7 @@ export class Job {
         }
         if (signal?.aborted || this.cancelled) break;
         this.opts.checkpoint?.beforeRead(r.task, r.reader);
-        // (A range the chain cannot run fused becomes a batch of records: no larger than any other.)
-        const reading = chain ? r.reader.nextRange!(chain.op.runsFused ? GENERATED_RANGE : MAX_BATCH) : r.reader.next();
+        const reading = chain ? r.reader.nextRange!(chain.op.rangeSize) : r.reader.next();
         this.opts.checkpoint?.reading(r.task, r.reader);
         const batch = await reading;
         this.opts.checkpoint?.reading(r.task, null);
@@ -676,16 +675,6 @@ function toJobError(e: unknown): unknown {
 /** How long a source pumps batches before it lets timers and I/O run (ms). */
 const TURN_MS = 10;
 
-/**
- * The most record numbers a generate source hands a chain that makes the records itself
- * (generatedFor) at once. No records are made, so a range costs no memory; what it costs is the
- * trip through pump() per range (about 3 µs), which ranges of MAX_BATCH made a tenth of W1's time
- * outside its loop. A range of W3's kind still takes under 2 ms, well inside a turn (TURN_MS).
- * While the chain runs apart (its window grew past fuseMostEntries), ranges are made into batches,
- * and are MAX_BATCH again: with batches of 32,768 there, W3 with 1M keys peaked at about 600 MB in
- * 6 of 10 bench runs (310 MB before), and in paired runs took 2.4–2.5 s against 1.7–2.3.
- */
-const GENERATED_RANGE = 4 * MAX_BATCH;
 
 /** Compiles nothing: runs an already-imported plan module to completion. */
 export async function runPlan(mod: PlanModule, opts: RunOptions = {}): Promise<RunSummary> {
