@@ -162,6 +162,27 @@ describe("keys and key groups", () => {
     const groups = new Set(Array.from({ length: 1000 }, (_, i) => keyGroupOf(keyId(i), 128)));
     expect(groups.size).toBeGreaterThan(100);
   });
+
+  it("a hash route sends each record, with its key and time, to the partition owning its key group, in order", () => {
+    const key = fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.string({ maxLength: 3 }), fc.double(), fc.record({ a: fc.nat(5) }));
+    fc.assert(
+      fc.property(fc.array(key, { maxLength: 200 }), fc.boolean(), fc.integer({ min: 2, max: 5 }), (keys, timed, n) => {
+        const got: Batch[][] = Array.from({ length: n }, () => []);
+        const out = new Output(128);
+        out.addRoute("hash", got.map((list) => ({ receiver: { receive: (b: Batch) => void list.push(b), control: () => {} }, channel: 0 })));
+        const values = keys.map((_, i) => ({ i }));
+        out.emit(timed ? { values, keys, times: keys.map((_, i) => 1000 + i) } : { values, keys });
+        for (let p = 0; p < n; p++) {
+          const want = values.filter((_, i) => partitionOfKeyGroup(keyGroupOf(keyId(keys[i]), 128), 128, n) === p);
+          const batches = got[p]!;
+          expect(batches.flatMap((b) => b.values)).toEqual(want);
+          expect(batches.flatMap((b) => b.keys!)).toEqual(want.map((v) => keys[v.i]));
+          if (timed) expect(batches.flatMap((b) => b.times!)).toEqual(want.map((v) => 1000 + v.i));
+          else expect(batches.every((b) => b.times === undefined)).toBe(true);
+        }
+      }),
+    );
+  });
 });
 
 function ctxFor(partition: number, partitions: number, sink: Batch[]): OperatorContext {

@@ -21,11 +21,15 @@ interface Route {
   /** forward/gather: one target; hash/rebalance: one per downstream instance, in instance order. */
   targets: Target[];
   next: number;
+  /** hash: the partition of each key group. */
+  owners?: Uint16Array;
 }
 
 export class Output {
   private readonly routes: Route[] = [];
   recordsOut = 0;
+  /** hash: each record's partition, reused from batch to batch. */
+  private dest = new Int32Array(0);
 
   constructor(private readonly keyGroups: number) {}
 
@@ -58,25 +62,51 @@ export class Output {
     const keys = batch.keys;
     if (!keys) throw new Error("internal: hash exchange over records without keys");
     if (n === 1) return deliver(r.targets[0]!, batch);
-    const values: unknown[][] = Array.from({ length: n }, () => []);
-    const outKeys: unknown[][] = Array.from({ length: n }, () => []);
-    const times = batch.times;
-    const outTimes: number[][] | null = times ? Array.from({ length: n }, () => []) : null;
-    for (let i = 0; i < batch.values.length; i++) {
+    const kg = this.keyGroups;
+    // The partition of each key group, and of each record, then arrays of the exact sizes.
+    const owner = (r.owners ??= ownersOf(kg, n));
+    const len = batch.values.length;
+    if (this.dest.length < len) this.dest = new Int32Array(Math.max(len, 2 * this.dest.length));
+    const dest = this.dest;
+    const counts = new Int32Array(n);
+    for (let i = 0; i < len; i++) {
       const k = keys[i];
-      const p = partitionOfKeyGroup(keyGroupOf(keyId(k), this.keyGroups), this.keyGroups, n);
-      values[p]!.push(batch.values[i]);
-      outKeys[p]!.push(k);
-      if (outTimes) outTimes[p]!.push(times![i]!);
+      const p = owner[keyGroupOf(typeof k === "number" ? k : keyId(k), kg)]!;
+      dest[i] = p;
+      counts[p]!++;
     }
+    const times = batch.times;
     for (let p = 0; p < n; p++) {
-      if (values[p]!.length > 0) deliver(r.targets[p]!, outTimes ? { values: values[p]!, keys: outKeys[p]!, times: outTimes[p]! } : { values: values[p]!, keys: outKeys[p]! });
+      const c = counts[p]!;
+      if (c === 0) continue;
+      if (c === len) {
+        deliver(r.targets[p]!, batch);
+        continue;
+      }
+      const values = new Array<unknown>(c);
+      const outKeys = new Array<unknown>(c);
+      const outTimes = times ? new Array<number>(c) : null;
+      let j = 0;
+      for (let i = 0; i < len; i++) {
+        if (dest[i] !== p) continue;
+        values[j] = batch.values[i];
+        outKeys[j] = keys[i];
+        if (outTimes) outTimes[j] = times![i]!;
+        j++;
+      }
+      deliver(r.targets[p]!, outTimes ? { values, keys: outKeys, times: outTimes } : { values, keys: outKeys });
     }
   }
 
   control(event: ControlEvent): void {
     for (const r of this.routes) for (const t of r.targets) t.receiver.control(event, t.channel);
   }
+}
+
+function ownersOf(keyGroups: number, partitions: number): Uint16Array {
+  const owners = new Uint16Array(keyGroups);
+  for (let g = 0; g < keyGroups; g++) owners[g] = partitionOfKeyGroup(g, keyGroups, partitions);
+  return owners;
 }
 
 function deliver(t: Target, batch: Batch): void {
