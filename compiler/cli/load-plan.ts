@@ -9,8 +9,11 @@ import type { EmittedPlan } from "../phases/4-emit/index.js";
 
 let counter = 0;
 
-/** `dir` is where the plan's sourceDir was computed from (EmitOptions.outDir). */
-export async function loadEmitted(emitted: EmittedPlan, dir: string): Promise<{ mod: PlanModule; moduleUrl: string }> {
+/**
+ * `dir` is where the plan's sourceDir was computed from (EmitOptions.outDir). With `keep`, the
+ * files stay until `dispose()` (worker threads import the module again by its URL).
+ */
+export async function loadEmitted(emitted: EmittedPlan, dir: string, keep = false): Promise<{ mod: PlanModule; moduleUrl: string; dispose(): void }> {
   const runDir = join(dir, `run-${Date.now()}-${process.pid}-${counter++}`);
   const path = join(runDir, `${emitted.baseName}.mjs`);
   mkdirSync(runDir, { recursive: true });
@@ -21,9 +24,13 @@ export async function loadEmitted(emitted: EmittedPlan, dir: string): Promise<{ 
       writeFileSync(join(runDir, f.path), f.text);
     }
     const moduleUrl = pathToFileURL(path).href;
-    return { mod: (await import(moduleUrl)) as PlanModule, moduleUrl };
+    return { mod: (await import(moduleUrl)) as PlanModule, moduleUrl, dispose };
   } finally {
     // Loaded: the files are no longer needed, and runs would otherwise pile them up.
+    if (!keep) dispose();
+  }
+
+  function dispose(): void {
     rmSync(runDir, { recursive: true, force: true });
   }
 }

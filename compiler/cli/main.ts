@@ -109,6 +109,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .description("compile (if needed) and run a job in this process")
     .argument("<file>", "a .flow file, or a .plan.js made by `flowc compile`")
     .option("-p, --partitions <n>", "parallel partitions (overrides config)", positiveInt)
+    .option("--threads <n>", "threads to run the partitions on (default 1; at most one per partition; not with checkpoints)", positiveInt)
     .addOption(new Option("--progress <mode>", "progress display").choices(["auto", "bar", "lines", "none"]).default("auto"))
     .addOption(new Option("--progress-interval <seconds>", "seconds between plain progress lines").argParser(positiveInt).default(5))
     .option("-q, --quiet", "no progress and no summary")
@@ -121,11 +122,12 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .option("--checkpoint-timeout <duration>", "decline a checkpoint not complete after this long (default: 10 intervals, at least 30s)", positiveDurationMs)
     .option("--from <savepoint>", "start from a savepoint (`flowc savepoint`) instead of the state directory's latest checkpoint")
     .addOption(formatOption())
-    .action(async (file: string, o: { partitions?: number; progress: "auto"; progressInterval: number; quiet?: boolean; failOnError?: boolean; format: DiagnosticFormat; checkpointInterval?: number; stateDir?: string; retainCheckpoints?: number; maxDeclinedCheckpoints?: number; maxProblems?: number; from?: string; checkpointTimeout?: number }) => {
+    .action(async (file: string, o: { partitions?: number; threads?: number; progress: "auto"; progressInterval: number; quiet?: boolean; failOnError?: boolean; format: DiagnosticFormat; checkpointInterval?: number; stateDir?: string; retainCheckpoints?: number; maxDeclinedCheckpoints?: number; maxProblems?: number; from?: string; checkpointTimeout?: number }) => {
       code = await runCommand(
         file,
         {
           ...(o.partitions === undefined ? {} : { partitions: o.partitions }),
+          ...(o.threads === undefined ? {} : { threads: o.threads }),
           ...(o.failOnError ? { failOnError: true } : {}),
           progress: o.progress,
           progressInterval: o.progressInterval,

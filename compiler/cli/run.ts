@@ -20,6 +20,8 @@ import { colors, formatBytes, formatCount, printDiagnostics, printProblem, type 
 
 export interface RunFlags {
   partitions?: number;
+  /** Threads to run the partitions on (RunOptions.threads). */
+  threads?: number;
   format: DiagnosticFormat;
   progress: "auto" | "bar" | "lines" | "none";
   /** Seconds between plain progress lines. */
@@ -43,16 +45,22 @@ export interface RunFlags {
 const SHOW_PROBLEMS = 20;
 
 export async function runCommand(target: string, flags: RunFlags, io: Io): Promise<number> {
-  const loaded = await loadJob(target, flags.format, io);
+  // Worker threads import the plan module again: its files stay until the job has ended.
+  const loaded = await loadJob(target, flags.format, io, (flags.threads ?? 1) > 1);
   if (!loaded) return 1;
-  return execute(loaded.mod, loaded.moduleUrl, loaded.baseDir, flags, io);
+  try {
+    return await execute(loaded.mod, loaded.moduleUrl, loaded.baseDir, flags, io);
+  } finally {
+    loaded.dispose();
+  }
 }
 
 /** A job to run: compiled from a .flow file, or an emitted plan module; undefined after printing why not. */
-export async function loadJob(target: string, format: DiagnosticFormat, io: Io): Promise<{ mod: PlanModule; moduleUrl: string; baseDir: string | undefined } | undefined> {
+export async function loadJob(target: string, format: DiagnosticFormat, io: Io, keep = false): Promise<{ mod: PlanModule; moduleUrl: string; baseDir: string | undefined; dispose(): void } | undefined> {
   let mod: PlanModule;
   let moduleUrl: string;
   let baseDir: string | undefined;
+  let dispose = () => {};
   if (/\.m?js$/.test(target)) {
     moduleUrl = pathToFileURL(resolve(target)).href;
     try {
@@ -80,10 +88,10 @@ export async function loadJob(target: string, format: DiagnosticFormat, io: Io):
     if (hasErrors(r.diagnostics) || !r.emitted) return undefined;
     // The plan's sourceDir is relative to `dir`; a run directory inside it would shift it, so the
     // .flow file's directory is passed as baseDir.
-    ({ mod, moduleUrl } = await loadEmitted(r.emitted, dir));
+    ({ mod, moduleUrl, dispose } = await loadEmitted(r.emitted, dir, keep));
     baseDir = dirname(resolve(target));
   }
-  return { mod, moduleUrl, baseDir };
+  return { mod, moduleUrl, baseDir, dispose };
 }
 
 /** The directory a job's relative paths (file sources and sinks, the state directory) resolve against. */
@@ -112,6 +120,10 @@ async function execute(mod: PlanModule, moduleUrl: string, baseDir: string | und
   let job: Job;
   let ckpt: EmbeddedCheckpoints | undefined;
   const intervalMs = flags.checkpointIntervalMs ?? mod.plan.config.checkpointIntervalMs ?? 0;
+  if ((flags.threads ?? 1) > 1 && intervalMs > 0) {
+    printProblem(io, "--threads cannot be combined with checkpoints yet: a checkpoint's barriers and snapshots do not cross threads", undefined, "run with one thread, or turn checkpoints off with --checkpoint-interval 0");
+    return 1;
+  }
   try {
     if (intervalMs > 0) {
       const dir = jobBaseDir(mod, moduleUrl, baseDir);
@@ -132,6 +144,7 @@ async function execute(mod: PlanModule, moduleUrl: string, baseDir: string | und
     job = new Job(mod, {
       ...(ckpt ? ckpt.runOptions() : {}),
       ...(flags.partitions === undefined ? {} : { partitions: flags.partitions }),
+      ...(flags.threads === undefined ? {} : { threads: flags.threads }),
       ...(flags.failOnError ? { failOnError: true } : {}),
       ...(baseDir ? { baseDir } : {}),
       moduleUrl,
@@ -233,7 +246,7 @@ export function renderSummary(name: string, s: RunSummary, io: Io, checkpoints?:
   const c = colors(io);
   const secs = s.durationMs / 1000;
   const lines = [
-    `${c.green("Finished")} ${c.bold(name)} in ${secs.toFixed(2)} s (${s.partitions} partition${s.partitions === 1 ? "" : "s"})`,
+    `${c.green("Finished")} ${c.bold(name)} in ${secs.toFixed(2)} s (${s.partitions} partition${s.partitions === 1 ? "" : "s"}${s.threads > 1 ? ` on ${s.threads} threads` : ""})`,
     `  records in:   ${formatCount(s.recordsIn)}${s.sources.length > 0 ? ` (${s.sources.map((x) => `${x.name}: ${formatCount(x.records)}`).join(", ")})` : ""}`,
     `  records out:  ${formatCount(s.recordsOut)}${s.sinks.length > 0 ? ` (${s.sinks.map((x) => `${x.name}: ${formatCount(x.records)}`).join(", ")})` : ""}`,
     `  bad records:  ${formatCount(s.badRecords)}${s.failedRecords > 0 ? `, failed records: ${formatCount(s.failedRecords)}` : ""}${s.lateRecords > 0 ? `, late records dropped: ${formatCount(s.lateRecords)}` : ""}`,

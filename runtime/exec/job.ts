@@ -22,6 +22,7 @@ import { keyGroupRange } from "./keys.js";
 import type { Batch, ControlEvent } from "./messages.js";
 import { Output, type Receiver, type Target } from "./output.js";
 import { Task, type TaskHooks } from "./task.js";
+import { ThreadGroup, threadPlacement } from "./threads.js";
 
 export interface RecordFailure {
   /** The operator's place in the .flow file, as `file:line`. */
@@ -86,6 +87,14 @@ export interface RunOptions {
   fuse?: boolean;
   /** Above this many entries in a window, a fused chain's batches run apart (default FUSED_MOST_ENTRIES; tests set it low). */
   fuseMostEntries?: number;
+  /**
+   * Threads to run the partitions on (threads.ts): this one runs the single-instance nodes and
+   * partitions p with p mod threads = 0, each worker thread the partitions with p mod threads = its
+   * index. Default 1 (everything on this thread); at most `partitions` are used. Needs `moduleUrl`
+   * (the worker threads import the plan module), and cannot be combined with `placement`,
+   * `checkpoint`, `restore`, `sinkOverride` or `attempt`.
+   */
+  threads?: number;
 }
 
 export interface SourceStats {
@@ -122,6 +131,8 @@ export interface RunSummary extends JobStats {
   durationMs: number;
   sinks: { name: string; records: number }[];
   partitions: number;
+  /** Threads the partitions ran on (RunOptions.threads). */
+  threads: number;
 }
 
 /** A user-facing failure of a job (a connector could not be opened, a plan of another version). */
@@ -150,6 +161,9 @@ export class Job {
   /** Error streams by the name of the source whose bad records they carry. */
   private readonly errorStreams = new Map<string, ErrorStreamReader[]>();
   readonly snapshots = new Map<number, OperatorState[]>();
+  /** The worker threads (RunOptions.threads), if any. */
+  private threads: ThreadGroup | null = null;
+  private placement: Placement | undefined;
 
   constructor(
     private readonly mod: PlanModule,
@@ -164,6 +178,7 @@ export class Job {
       throw new JobError(`partitions must be a whole number from 1 to ${plan.config.keyGroups}, not ${p}`);
     }
     this.partitions = p;
+    this.placement = opts.placement;
     this.stats = { startedAt: Date.now(), sources: [], recordsIn: 0, recordsOut: 0, badRecords: 0, failedRecords: 0, lateRecords: 0, backpressuredMs: 0 };
   }
 
@@ -191,7 +206,8 @@ export class Job {
       },
       onSnapshotFailed: (task, id, error) => this.opts.checkpoint?.onSnapshotFailed(task, id, error),
     };
-    const local = (id: string, i: number) => this.opts.placement?.isLocal(id, i) ?? true;
+    if ((this.opts.threads ?? 1) > 1 && this.partitions > 1) this.startThreads();
+    const local = (id: string, i: number) => this.placement?.isLocal(id, i) ?? true;
     try {
       for (const node of plan.nodes) {
         const n = this.instances(node);
@@ -239,6 +255,41 @@ export class Job {
     }
     if (this.opts.restore) for (const t of this.localTasks()) t.operator.restore(this.opts.restore);
     this.opts.checkpoint?.attach({ tasks: this.localTasks(), cancel: (reason) => this.cancel(reason) });
+    const threads = this.threads;
+    if (threads) {
+      for (const l of threads.links) l?.listen((node, partition, channel, message) => this.deliver(node, partition, channel, message));
+      try {
+        await threads.opened;
+      } catch (e) {
+        await this.abort();
+        throw threadError(e);
+      }
+    }
+  }
+
+  /** Starts the worker threads of RunOptions.threads; this thread becomes thread 0 of them. */
+  private startThreads(): void {
+    const o = this.opts;
+    const conflict = (["placement", "checkpoint", "restore", "sinkOverride", "attempt"] as const).find((k) => o[k] !== undefined);
+    if (conflict) throw new JobError(`threads cannot be combined with ${conflict === "checkpoint" || conflict === "restore" ? "checkpoints" : `the \`${conflict}\` option`} (yet)`, undefined, "run with one thread");
+    if (!o.moduleUrl) throw new Error("internal: RunOptions.threads needs moduleUrl, for the worker threads to import the plan module");
+    const count = Math.min(o.threads!, this.partitions);
+    const nodes = this.mod.plan.nodes;
+    this.threads = new ThreadGroup(
+      nodes,
+      {
+        moduleUrl: o.moduleUrl,
+        threads: count,
+        partitions: this.partitions,
+        baseDir: this.baseDir,
+        ...(o.failOnError === undefined ? {} : { failOnError: o.failOnError }),
+        ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
+      },
+      // Counted in the worker's stats; reported here.
+      (f) => this.opts.reporter?.recordFailed?.(f),
+    );
+    this.placement = threadPlacement(nodes, 0, count, this.threads.links);
+    o.signal?.addEventListener("abort", () => this.threads?.send({ t: "abort" }), { once: true });
   }
 
   private localTasks(): Task[] {
@@ -364,7 +415,7 @@ export class Job {
     const channels = new Map<string, number>();
     /** Per task instance: the input (index in node.inputs) of each of its channels. */
     const inputOf = new Map<string, number[]>();
-    const placement = this.opts.placement;
+    const placement = this.placement;
     const next = (id: string, i: number): number => {
       const k = `${id}#${i}`;
       const c = channels.get(k) ?? 0;
@@ -488,6 +539,7 @@ export class Job {
     if (this.cancelled) return;
     this.cancelled = true;
     this.rejectRun(new JobError(reason, loc, hint));
+    this.threads?.send({ t: "cancel", reason });
     await this.abort();
   }
 
@@ -501,12 +553,14 @@ export class Job {
       const work = (async () => {
         await Promise.all(this.readers.map((r) => this.pump(r)));
         await Promise.all(this.localTasks().map((t) => t.finished));
+        await this.threads?.done;
       })();
       work.catch(() => {});
-      await Promise.race([work, cancelled]);
+      await Promise.race([work, cancelled, ...(this.threads ? [this.threads.failed] : [])]);
+      this.threads?.release();
     } catch (e) {
       await this.abort();
-      throw toJobError(e);
+      throw threadError(toJobError(e));
     } finally {
       if (ticker) clearInterval(ticker);
     }
@@ -556,7 +610,7 @@ export class Job {
           chain!.op.processGenerated(batch.from, count, records!);
         }
         for (;;) {
-          const remote = this.opts.placement?.pressure?.();
+          const remote = this.placement?.pressure?.();
           if (remote) this.pressure.push(remote);
           if (this.pressure.length === 0) break;
           const waiting = this.pressure;
@@ -583,6 +637,7 @@ export class Job {
   }
 
   private async abort(): Promise<void> {
+    await this.threads?.terminate();
     await Promise.allSettled(this.readers.map((r) => r.reader.close()));
     for (const t of this.localTasks()) await t.operator.abort?.().catch(() => {});
   }
@@ -604,18 +659,32 @@ export class Job {
       if (p) r.stats.progress = p;
     }
     this.stats.recordsOut = this.sinkOps.reduce((n, s) => n + s.op.recordsWritten, 0);
-    return this.stats;
+    if (!this.threads) return this.stats;
+    // With worker threads: their latest reports added to this thread's figures.
+    const all = { ...this.stats, sources: [...this.stats.sources] };
+    for (const w of this.threads.workerStats()) {
+      all.sources.push(...w.sources);
+      all.recordsIn += w.recordsIn;
+      all.recordsOut += w.recordsOut;
+      all.badRecords += w.badRecords;
+      all.failedRecords += w.failedRecords;
+      all.lateRecords += w.lateRecords;
+      all.backpressuredMs += w.backpressuredMs;
+    }
+    return all;
   }
 
   private summary(): RunSummary {
     const stats = this.snapshotStats();
     const sinks = new Map<string, number>();
     for (const s of this.sinkOps) sinks.set(s.name, (sinks.get(s.name) ?? 0) + s.op.recordsWritten);
+    for (const w of this.threads?.workerSummaries() ?? []) for (const s of w.sinks) sinks.set(s.name, (sinks.get(s.name) ?? 0) + s.records);
     return {
       ...stats,
       durationMs: Date.now() - stats.startedAt,
       sinks: [...sinks].map(([name, records]) => ({ name, records })),
       partitions: this.partitions,
+      threads: this.threads ? this.threads.links.length : 1,
     };
   }
 
@@ -665,6 +734,13 @@ function arrayReader(records: readonly unknown[], batchSize: number, resume?: Re
     progress: () => ({ done: i, total: records.length, unit: "records" }),
     close: async () => {},
   };
+}
+
+/** A worker thread's failure as thread 0 throws it: a JobError if it was one there. */
+function threadError(e: unknown): unknown {
+  const x = e as { job?: boolean; message: string; loc?: SourceLoc; hint?: string } | null;
+  if (x && !(x instanceof JobError) && x.job === true) return new JobError(x.message, x.loc, x.hint);
+  return e;
 }
 
 function toJobError(e: unknown): unknown {

@@ -13,8 +13,8 @@ export interface CliResult {
 
 const env = () => ({ ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined as unknown as string, CI: "" });
 
-export function flowc(args: string[], opts: { cwd?: string; input?: string } = {}): CliResult {
-  const r = spawnSync(process.execPath, [FLOWC, ...args], { cwd: opts.cwd ?? ROOT, input: opts.input ?? "", encoding: "utf8", env: env(), timeout: 120_000 });
+export function flowc(args: string[], opts: { cwd?: string; input?: string; env?: Record<string, string> } = {}): CliResult {
+  const r = spawnSync(process.execPath, [FLOWC, ...args], { cwd: opts.cwd ?? ROOT, input: opts.input ?? "", encoding: "utf8", env: { ...env(), ...opts.env }, timeout: 120_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
