@@ -21,6 +21,8 @@ export type ChildTask =
       module: string;
       out: string;
       partitions: number;
+      /** Threads to run the partitions on (RunOptions.threads); default 1. */
+      threads?: number;
       checkpoint?: { intervalMs: number; stateDir: string };
       /** Plan modules to load and run first (bench/others.ts), in this process, before the measured run. */
       others?: string[];
@@ -70,7 +72,7 @@ async function main(task: ChildTask): Promise<ChildResult> {
       const ckpt = task.checkpoint
         ? await EmbeddedCheckpoints.open(mod.plan, task.out, task.partitions, { intervalMs: task.checkpoint.intervalMs, stateDir: task.checkpoint.stateDir, retain: 3, maxDeclines: 3 }, (m) => process.stderr.write(`${m}\n`))
         : undefined;
-      const job = new Job(mod, { ...(ckpt ? ckpt.runOptions() : {}), partitions: task.partitions });
+      const job = new Job(mod, { ...(ckpt ? ckpt.runOptions() : {}), partitions: task.partitions, ...(task.threads ? { threads: task.threads, moduleUrl: pathToFileURL(task.module).href } : {}) });
       await job.open();
       await job.run();
       await ckpt?.finish(job);

@@ -119,8 +119,9 @@ function targets(r: Report): Target[] {
     const hand = rss("hand");
     out.push({ text: `${id}: plan peak RSS / hand loop peak RSS ≤ 1.5×`, measured: plan === undefined || hand === undefined ? undefined : plan / hand, atMost: 1.5 });
   }
-  const p2 = w("W4")?.rows.find((x) => x.id === "plan2")?.ratio;
-  out.push({ text: "W4: time with 1 partition / time with 2 ≥ 1.6×", measured: p2 === undefined ? undefined : 1 / p2, atLeast: 1.6 });
+  // Two partitions on two threads: the exchange across threads the target is about.
+  const p2 = w("W4")?.rows.find((x) => x.id === "plan2t")?.ratio;
+  out.push({ text: "W4: time with 1 partition / time with 2 on 2 threads ≥ 1.6×", measured: p2 === undefined ? undefined : 1 / p2, atLeast: 1.6 });
   for (const c of r.checkpoints) {
     out.push({ text: `W5 ${c.id}: checkpoint overhead ≤ 5%`, measured: (c.overhead - 1) * 100, atMost: 5, unit: "percent" });
     // The longest the records stood still for a checkpoint: at the barrier, or in one stretch of writing its state.
