@@ -80,6 +80,17 @@ describe("batches as columns", () => {
     }
   });
 
+  it("a record with a field named __proto__ travels as a clone, its field kept", async () => {
+    const type = T.record([
+      { name: "__proto__", type: T.int, optional: false },
+      { name: "a", type: T.int, optional: false },
+    ]);
+    expect(codecFor(type).columnar).toBe(false);
+    const value = Object.defineProperty({ a: 2 }, "__proto__", { value: 1, enumerable: true, writable: true, configurable: true });
+    const { back } = await roundTrip(type, { values: [value], keys: null });
+    expect(Object.getOwnPropertyNames(back.values[0])).toEqual(["a", "__proto__"]);
+  });
+
   it("field names that are not identifiers are kept", async () => {
     const type = T.record([
       { name: "a b", type: T.int, optional: false },

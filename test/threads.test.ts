@@ -6,7 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
+import { MessageChannel } from "node:worker_threads";
 import { Job, JobError, type RunOptions } from "../runtime/exec/job.js";
+import { PeerLink } from "../runtime/exec/threads.js";
+import { codecFor } from "../runtime/transport/columns.js";
+import { T } from "../runtime/types.js";
 import type { PlanModule } from "../runtime/plan.js";
 import { flowc } from "./helpers/cli.js";
 import { compileModule } from "./helpers/plan-module.js";
@@ -79,15 +83,23 @@ describe("partitions on threads", () => {
     expect(r.sums.length).toBe(97 * 12);
   });
 
-  it("refuse options that cannot cross threads", async () => {
-    for (const opts of [{ sinkOverride: () => undefined }, { restore: [] }, { attempt: 1 }] as RunOptions[]) {
+  it("refuse options that cannot cross threads, and a thread count that is not a whole number", async () => {
+    for (const opts of [{ sinkOverride: () => undefined }, { restore: [] }, { attempt: 1 }, { checkpoint: {} }] as RunOptions[]) {
       const job = new Job(mod, { baseDir: join(dir, "refused"), moduleUrl, partitions: 2, threads: 2, ...opts });
       await expect(job.open()).rejects.toThrow(JobError);
       await expect(job.open()).rejects.toThrow(/threads cannot be combined with/);
     }
+    for (const threads of [0, 2.5]) expect(() => new Job(mod, { moduleUrl, partitions: 2, threads })).toThrow(`threads must be a whole number of at least 1, not ${threads}`);
   });
 
-  it("report a sink that cannot be opened as a JobError, and stop every thread", async () => {
+  it("refuse to start a thread that would import another plan", async () => {
+    const other = mkdtempSync(join(tmpdir(), "flowc-threads-other-"));
+    await compileModule(other, "threads", PROGRAM.replace("count: 40000", "count: 40001"));
+    const job = new Job(mod, { baseDir: join(dir, "other"), moduleUrl: pathToFileURL(join(other, "threads.plan.js")).href, partitions: 2, threads: 2 });
+    await expect(job.open()).rejects.toThrow(/changed after the job started: partition thread 1 would run another plan/);
+  });
+
+  it("report a sink that cannot be opened as a JobError, without hanging", async () => {
     const base = join(dir, "blocked");
     mkdirSync(base);
     // The sinks' directory is a file: no partition can open its sink.
@@ -99,6 +111,34 @@ describe("partitions on threads", () => {
     );
     expect(err).toBeInstanceOf(JobError);
     expect((err as JobError).message).toContain(join(base, "out"));
+  });
+});
+
+describe("the port between two threads", () => {
+  it("holds acknowledgements while the receiver's sinks are full: the sender's sources wait until they drain", async () => {
+    const { port1, port2 } = new MessageChannel();
+    const codecs = () => codecFor(T.int);
+    const sender = new PeerLink(port1, codecs);
+    const receiver = new PeerLink(port2, codecs);
+    let delivered = 0;
+    let drain!: () => void;
+    const full = new Promise<void>((r) => (drain = r));
+    let holding = true;
+    sender.listen(() => expect.unreachable("nothing is sent back but acknowledgements"), (e) => expect.unreachable(String(e)));
+    receiver.listen(() => void delivered++, (e) => expect.unreachable(String(e)), () => (holding ? full : undefined));
+    const to = sender.receiver("node", 1);
+    for (let i = 0; i < 140; i++) to.receive({ values: [i], keys: null }, 0);
+    const waiting = sender.pressure();
+    expect(waiting).toBeDefined();
+    await new Promise((r) => setTimeout(r, 50));
+    // Everything arrived, but no acknowledgement came back: the sender still waits.
+    expect(delivered).toBe(140);
+    expect(sender.pressure()).toBe(waiting);
+    holding = false;
+    drain();
+    await waiting;
+    expect(sender.pressure()).toBeUndefined();
+    sender.close();
   });
 });
 

@@ -24,10 +24,13 @@ export async function loadEmitted(emitted: EmittedPlan, dir: string, keep = fals
       writeFileSync(join(runDir, f.path), f.text);
     }
     const moduleUrl = pathToFileURL(path).href;
-    return { mod: (await import(moduleUrl)) as PlanModule, moduleUrl, dispose };
-  } finally {
-    // Loaded: the files are no longer needed, and runs would otherwise pile them up.
+    const mod = (await import(moduleUrl)) as PlanModule;
+    // Loaded: the files are no longer needed (unless kept), and runs would otherwise pile them up.
     if (!keep) dispose();
+    return { mod, moduleUrl, dispose };
+  } catch (e) {
+    dispose();
+    throw e;
   }
 
   function dispose(): void {

@@ -48,9 +48,12 @@ export async function runCommand(target: string, flags: RunFlags, io: Io): Promi
   // Worker threads import the plan module again: its files stay until the job has ended.
   const loaded = await loadJob(target, flags.format, io, (flags.threads ?? 1) > 1);
   if (!loaded) return 1;
+  // (A second Ctrl-C ends the process at once: the files go then too.)
+  process.on("exit", loaded.dispose);
   try {
     return await execute(loaded.mod, loaded.moduleUrl, loaded.baseDir, flags, io);
   } finally {
+    process.off("exit", loaded.dispose);
     loaded.dispose();
   }
 }
@@ -120,7 +123,7 @@ async function execute(mod: PlanModule, moduleUrl: string, baseDir: string | und
   let job: Job;
   let ckpt: EmbeddedCheckpoints | undefined;
   const intervalMs = flags.checkpointIntervalMs ?? mod.plan.config.checkpointIntervalMs ?? 0;
-  if ((flags.threads ?? 1) > 1 && intervalMs > 0) {
+  if ((flags.threads ?? 1) > 1 && (flags.partitions ?? mod.plan.config.partitions) > 1 && intervalMs > 0) {
     printProblem(io, "--threads cannot be combined with checkpoints yet: a checkpoint's barriers and snapshots do not cross threads", undefined, "run with one thread, or turn checkpoints off with --checkpoint-interval 0");
     return 1;
   }

@@ -22,7 +22,7 @@ import { keyGroupRange } from "./keys.js";
 import type { Batch, ControlEvent } from "./messages.js";
 import { Output, type Receiver, type Target } from "./output.js";
 import { Task, type TaskHooks } from "./task.js";
-import { ThreadGroup, threadPlacement } from "./threads.js";
+import { planHash, ThreadGroup, threadPlacement } from "./threads.js";
 
 export interface RecordFailure {
   /** The operator's place in the .flow file, as `file:line`. */
@@ -178,6 +178,8 @@ export class Job {
       throw new JobError(`partitions must be a whole number from 1 to ${plan.config.keyGroups}, not ${p}`);
     }
     this.partitions = p;
+    const t = opts.threads ?? 1;
+    if (!Number.isInteger(t) || t < 1) throw new JobError(`threads must be a whole number of at least 1, not ${t}`);
     this.placement = opts.placement;
     this.stats = { startedAt: Date.now(), sources: [], recordsIn: 0, recordsOut: 0, badRecords: 0, failedRecords: 0, lateRecords: 0, backpressuredMs: 0 };
   }
@@ -257,7 +259,9 @@ export class Job {
     this.opts.checkpoint?.attach({ tasks: this.localTasks(), cancel: (reason) => this.cancel(reason) });
     const threads = this.threads;
     if (threads) {
-      for (const l of threads.links) l?.listen((node, partition, channel, message) => this.deliver(node, partition, channel, message));
+      // Thread 0's sinks hold back its own sources (pump); what it is sent is acknowledged at once.
+      const failed = (e: unknown) => threads.fail(Object.assign(new Error(`internal error on thread 0: ${(e as Error)?.message ?? String(e)}`), { stack: (e as Error)?.stack }));
+      for (const l of threads.links) l?.listen((node, partition, channel, message) => this.deliver(node, partition, channel, message), failed);
       try {
         await threads.opened;
       } catch (e) {
@@ -279,6 +283,7 @@ export class Job {
       nodes,
       {
         moduleUrl: o.moduleUrl,
+        planHash: planHash(this.mod.plan),
         threads: count,
         partitions: this.partitions,
         baseDir: this.baseDir,
@@ -521,6 +526,20 @@ export class Job {
     const fn = (this.mod.functions as Record<string, unknown>)[name];
     if (typeof fn !== "function") throw new JobError(`the plan module has no function ${name}`);
     return { fn, source };
+  }
+
+  /**
+   * A job without sources of its own (a worker thread's): pending while a sink's buffer is full.
+   * Takes the waits collected so far.
+   */
+  sinkPressure(): Promise<void> | undefined {
+    if (this.pressure.length === 0) return undefined;
+    const waiting = this.pressure;
+    this.pressure = [];
+    return Promise.all(waiting).then(
+      () => {},
+      () => {},
+    );
   }
 
   /** Publishes the staged output of this attempt's local sinks (after run() resolved). */

@@ -3,16 +3,26 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { PlanModule } from "../plan.js";
 import { Job, JobError } from "./job.js";
-import { codecsOf, PeerLink, threadPlacement, type ThreadCommand, type ThreadReport, type ThreadStart } from "./threads.js";
+import { codecsOf, PeerLink, planHash, threadPlacement, type ThreadCommand, type ThreadReport, type ThreadStart } from "./threads.js";
 
 const start = workerData as ThreadStart;
 const port = parentPort!;
 const report = (m: ThreadReport) => port.postMessage(m);
+let links: (PeerLink | null)[] = [];
+
+/** Nothing more is sent here: the thread may exit once what it has is done. */
+function letGo(): void {
+  for (const l of links) l?.unref();
+  port.unref();
+}
 
 async function main(): Promise<void> {
   const mod = (await import(start.moduleUrl)) as PlanModule;
+  if (planHash(mod.plan) !== start.planHash) {
+    throw new JobError(`the plan module ${start.moduleUrl} changed after the job started: partition thread ${start.index} would run another plan`, undefined, "do not overwrite a plan module while a job runs it");
+  }
   const codecs = codecsOf(mod.plan.nodes);
-  const links = start.ports.map((p) => (p ? new PeerLink(p, codecs) : null));
+  links = start.ports.map((p) => (p ? new PeerLink(p, codecs) : null));
   const abort = new AbortController();
   const job = new Job(mod, {
     partitions: start.partitions,
@@ -28,7 +38,8 @@ async function main(): Promise<void> {
     else void job.cancel(m.reason);
   });
   await job.open();
-  for (const l of links) l?.listen((node, partition, channel, message) => job.deliver(node, partition, channel, message));
+  const failed = (e: unknown) => void job.cancel(`internal error on partition thread ${start.index}: ${(e as Error)?.message ?? String(e)}`);
+  for (const l of links) l?.listen((node, partition, channel, message) => job.deliver(node, partition, channel, message), failed, () => job.sinkPressure());
   report({ t: "opened" });
   const ticker = setInterval(() => report({ t: "stats", stats: job.snapshotStats() }), STATS_MS);
   try {
@@ -37,9 +48,8 @@ async function main(): Promise<void> {
   } finally {
     clearInterval(ticker);
   }
-  // Nothing more arrives (every input of this thread's tasks has ended): the thread may exit.
-  for (const l of links) l?.unref();
-  port.unref();
+  // Nothing more arrives (every input of this thread's tasks has ended).
+  letGo();
 }
 
 /** Milliseconds between a worker thread's stats reports (progress lines and bars). */
@@ -57,5 +67,5 @@ main().catch((e: unknown) => {
       ...(err.stack ? { stack: err.stack } : {}),
     },
   });
-  port.unref();
+  letGo();
 });

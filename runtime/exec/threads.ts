@@ -5,12 +5,18 @@
 // sends another arrives in order; batches travel as columns (transport/columns.ts). This is the
 // cluster's Placement with threads instead of workers, and without ZooKeeper: nothing of it
 // survives a crash, and checkpoints are not taken across threads (yet).
+import { createHash } from "node:crypto";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import type { PlanNode } from "../plan.js";
 import { codecFor, type BatchCodec, type EncodedBatch } from "../transport/columns.js";
 import type { ControlEvent, Batch } from "./messages.js";
 import type { Receiver } from "./output.js";
 import type { JobStats, Placement, RecordFailure, RunSummary } from "./job.js";
+
+/** What identifies a plan across threads: the SHA-256 of its JSON. */
+export function planHash(plan: unknown): string {
+  return createHash("sha256").update(JSON.stringify(plan)).digest("hex");
+}
 
 /** The thread that runs instance `partition` of `node`. */
 export function threadOf(node: PlanNode, partition: number, threads: number): number {
@@ -22,6 +28,9 @@ type PeerMessage =
   | { t: "data"; node: string; partition: number; channel: number; batch: EncodedBatch }
   | { t: "control"; node: string; partition: number; channel: number; event: ControlEvent }
   | { t: "ack"; n: number };
+
+/** How long a cancelled worker thread has to close its sinks before it is terminated (ms). */
+const STOP_MS = 2000;
 
 /** Messages a receiver acknowledges at a time. */
 const ACK_EVERY = 16;
@@ -67,8 +76,17 @@ export class PeerLink {
     return this.waiting.promise;
   }
 
-  /** Hands what arrives to `deliver` (the local Job), and acknowledges it. */
-  listen(deliver: (node: string, partition: number, channel: number, message: { batch: Batch } | { event: ControlEvent }) => void): void {
+  /**
+   * Hands what arrives to `deliver` (the local Job), and acknowledges it. With `hold` (a worker
+   * thread: its sinks' writers when their buffers are full), an acknowledgement waits until the
+   * sinks can take more, so the sources on the other thread wait for them as they would on one.
+   * `failed` gets what `deliver` throws (a bug, not a user's mistake): the job fails with it.
+   */
+  listen(
+    deliver: (node: string, partition: number, channel: number, message: { batch: Batch } | { event: ControlEvent }) => void,
+    failed: (e: unknown) => void,
+    hold?: () => Promise<void> | undefined,
+  ): void {
     this.port.on("message", (m: PeerMessage) => {
       if (m.t === "ack") {
         this.unacked -= m.n;
@@ -81,11 +99,16 @@ export class PeerLink {
       try {
         if (m.t === "data") deliver(m.node, m.partition, m.channel, { batch: this.codecs(m.node).decode(m.batch) });
         else deliver(m.node, m.partition, m.channel, { event: m.event });
-      } finally {
-        if (++this.received === ACK_EVERY) {
-          this.received = 0;
-          this.port.postMessage({ t: "ack", n: ACK_EVERY } satisfies PeerMessage);
-        }
+      } catch (e) {
+        failed(e);
+        return;
+      }
+      if (++this.received === ACK_EVERY) {
+        this.received = 0;
+        const ack = () => this.port.postMessage({ t: "ack", n: ACK_EVERY } satisfies PeerMessage);
+        const wait = hold?.();
+        if (wait) wait.then(ack, ack);
+        else ack();
       }
     });
   }
@@ -141,6 +164,8 @@ export function threadPlacement(nodes: readonly PlanNode[], index: number, threa
 /** What a worker thread starts with (workerData); its ports come in `ports`, null at its own index. */
 export interface ThreadStart {
   moduleUrl: string;
+  /** planHash of the plan thread 0 runs: a worker thread that imports another (the file changed) refuses to start. */
+  planHash: string;
   index: number;
   threads: number;
   partitions: number;
@@ -173,6 +198,7 @@ export class ThreadGroup {
   readonly done: Promise<void>;
   readonly opened: Promise<void>;
   private exiting = false;
+  private readonly exited = new Set<Worker>();
 
   constructor(
     nodes: readonly PlanNode[],
@@ -220,6 +246,7 @@ export class ThreadGroup {
       });
       w.on("error", (e) => this.fail(Object.assign(new Error(`partition thread ${i} failed: ${e.message}`), { stack: e.stack })));
       w.on("exit", (code) => {
+        this.exited.add(w);
         if (!this.summaries.has(i) && !this.exiting)
           this.fail(
             Object.assign(new Error(`partition thread ${i} stopped (exit code ${code}) before its partitions finished`), {
@@ -236,7 +263,7 @@ export class ThreadGroup {
     this.done.catch(() => {});
   }
 
-  private fail(e: Error & { loc?: unknown; hint?: string; job?: boolean }): void {
+  fail(e: Error & { loc?: unknown; hint?: string; job?: boolean }): void {
     if (this.exiting) return;
     this.failure?.(e);
   }
@@ -254,11 +281,27 @@ export class ThreadGroup {
     return [...this.summaries.values()];
   }
 
-  /** Stops every worker thread (after a failure or cancel; after done, they exit by themselves). */
-  async terminate(): Promise<void> {
+  /**
+   * Stops every worker thread (after a failure or cancel; after done, they exit by themselves):
+   * each is told to cancel, which closes its sinks, and is terminated if it has not exited within
+   * STOP_MS.
+   */
+  async terminate(reason = "the job stopped"): Promise<void> {
+    if (this.exiting) return;
     this.exiting = true;
+    this.send({ t: "cancel", reason });
+    await Promise.all(
+      this.workers.map(async (w) => {
+        if (this.exited.has(w)) return;
+        const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), STOP_MS)));
+        const how = await Promise.race([exited, late]);
+        clearTimeout(timer);
+        if (how === "late") await w.terminate();
+      }),
+    );
     for (const l of this.links) l?.close();
-    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
   /** After done: lets this thread's ports go. */

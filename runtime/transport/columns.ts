@@ -46,7 +46,8 @@ function columnsOf(type: FlowType | undefined): { names: string[] | null; kinds:
   };
   if (!type) return null;
   if (type.kind === "record") {
-    if (type.fields.length === 0 || type.fields.some((f) => f.optional || kind(f.type) === null)) return null;
+    // (A field named __proto__ would set the prototype in the decoder's object literal: cloned.)
+    if (type.fields.length === 0 || type.fields.some((f) => f.optional || kind(f.type) === null || f.name === "__proto__")) return null;
     return { names: type.fields.map((f) => f.name), kinds: type.fields.map((f) => kind(f.type)!) };
   }
   const k = kind(type);
