@@ -558,7 +558,7 @@ export class Job {
     if (this.cancelled) return;
     this.cancelled = true;
     this.rejectRun(new JobError(reason, loc, hint));
-    this.threads?.send({ t: "cancel", reason });
+    // (abort() cancels the worker threads too.)
     await this.abort();
   }
 

@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import type { PlanNode } from "../plan.js";
+import { sameType } from "../types.js";
 import { codecFor, type BatchCodec, type EncodedBatch } from "../transport/columns.js";
 import type { ControlEvent, Batch } from "./messages.js";
 import type { Receiver } from "./output.js";
@@ -136,7 +137,8 @@ export function codecsOf(nodes: readonly PlanNode[]): (node: string) => BatchCod
       const node = byId.get(id)!;
       const types = node.inputs.map((i) => (i.port === "late" ? undefined : byId.get(i.from)?.outputType));
       const first = types[0];
-      const same = first !== undefined && types.every((t) => t !== undefined && JSON.stringify(t) === JSON.stringify(first));
+      // (A field whose value is not what the type says makes that batch a clone: encode checks.)
+      const same = first !== undefined && types.every((t) => t !== undefined && sameType(t, first));
       c = codecFor(same ? first : undefined);
       codecs.set(id, c);
     }
@@ -192,7 +194,7 @@ export class ThreadGroup {
   private readonly workers: Worker[] = [];
   private readonly stats = new Map<number, JobStats>();
   private readonly summaries = new Map<number, RunSummary>();
-  private failure: ((e: Error & { loc?: unknown; hint?: string; job?: boolean }) => void) | null = null;
+  private failure!: (e: Error & { loc?: unknown; hint?: string; job?: boolean }) => void;
   readonly failed: Promise<never>;
   /** Settles when every worker thread's job has finished. */
   readonly done: Promise<void>;
@@ -265,7 +267,7 @@ export class ThreadGroup {
 
   fail(e: Error & { loc?: unknown; hint?: string; job?: boolean }): void {
     if (this.exiting) return;
-    this.failure?.(e);
+    this.failure(e);
   }
 
   send(command: ThreadCommand): void {
@@ -286,10 +288,10 @@ export class ThreadGroup {
    * each is told to cancel, which closes its sinks, and is terminated if it has not exited within
    * STOP_MS.
    */
-  async terminate(reason = "the job stopped"): Promise<void> {
+  async terminate(): Promise<void> {
     if (this.exiting) return;
     this.exiting = true;
-    this.send({ t: "cancel", reason });
+    this.send({ t: "cancel", reason: "the job stopped" });
     await Promise.all(
       this.workers.map(async (w) => {
         if (this.exited.has(w)) return;
