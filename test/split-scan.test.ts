@@ -68,6 +68,16 @@ describe("split as a scan", () => {
     );
   });
 
+  it("reads a `-` after a class escape as JavaScript does: no range, and the next member starts afresh", () => {
+    // `[\d-a-z]` is \d, `-`, `a`, `-` and `z` (Annex B), not \d, `-` and a to z (found by the property above).
+    const all = CHARS.join("") + "bcmy";
+    for (const p of ["[\\d-a-z]", "[\\w-a-z]+", "[a-\\d-z]", "[\\s-\\d]", "[\\d-\\--z]", "[^\\d-a-z]", "[\\d-a]"]) {
+      const scan = splitScan(p);
+      expect(scan, p).not.toBeNull();
+      for (const s of [all, "b", "-", "a-z", "m0"]) expect(scanner(scan!)(s), `${JSON.stringify(s)} split at ${p}`).toEqual(s.split(new RegExp(p)));
+    }
+  });
+
   it("leaves other patterns to the regular expression", () => {
     for (const p of ["", "ab", "a|b", "\\s*", "[a-z]*", "[a-z]{2}", "[]", "[^]", "[a-z]x", ".", "(a)", "\\b", "\\u0041", "[\\S]", "[^\\W]", "a?", "\\1", "[z-a]", "[\\d-z", "\\x41"]) {
       expect(splitScan(p), JSON.stringify(p)).toBeNull();

@@ -112,6 +112,13 @@ function bracket(p: string): { ranges: Range[]; negated: boolean } | null {
     if (lo === null) return null;
     if (typeof lo !== "number") {
       ranges.push(...lo);
+      // `\d-a`: no range either (Annex B), but the escape's units, `-` and `a`; what follows starts afresh.
+      if (p[i] === "-" && i + 1 < p.length && p[i + 1] !== "]") {
+        i++;
+        const hi = member();
+        if (hi === null) return null;
+        ranges.push([45, 45], ...(typeof hi === "number" ? [[hi, hi] as const] : hi));
+      }
       continue;
     }
     // `a-z`; a `-` first, last, or after a range is itself.
