@@ -315,11 +315,15 @@ if (${t} < $pending && $pending > $ctx.emitted()) {
 if (${t} - ${delayMs} > $pending) $pending = ${t} - ${delayMs};
 if (${t} < $wm) $ctx.late(${v}, ${t});
 else {
-  const $s = ${t} - (((${t} % ${sizeMs}) + ${sizeMs}) % ${sizeMs});
-  if ($s !== $start) {
-    $entries = $ctx.window($s);
-    $start = $s;
-    $last = undefined;
+  // (A time in the window before is in it again: no remainder of a division to take, which for
+  // times beyond 2^31 ms is a call per record.)
+  if (!(${t} >= $start && ${t} < $start + ${sizeMs})) {
+    const $s = ${t} - (((${t} % ${sizeMs}) + ${sizeMs}) % ${sizeMs});
+    if ($s !== $start) {
+      $entries = $ctx.window($s);
+      $start = $s;
+      $last = undefined;
+    }
   }
   ${value(v)}${add}
 }
