@@ -233,8 +233,10 @@ describe("1% malformed records and a kill in the middle", () => {
     writeFileSync(join(dir, "in.jsonl"), lines.join("\n") + "\n");
     const fleet = new Fleet(dir, zk.connectString);
     // Every worker dies once it has committed checkpoint 1 (the source is well into the file and
-    // past the checkpoint's offset by then); the restarted ones go on from that checkpoint.
-    await fleet.start(["a", "b", "c"], { FLOW_TEST_CRASH_AT: "after-commits:1" });
+    // past the checkpoint's offset by then); the restarted ones go on from that checkpoint. The
+    // sinks take 10 ms per batch, so that the job cannot end before checkpoint 1 is committed (in
+    // CI it once did: no worker crashed).
+    await fleet.start(["a", "b", "c"], { FLOW_TEST_CRASH_AT: "after-commits:1", FLOW_TEST_SLOW_SINK: "10" });
     try {
       const r = await runJob(dir, name, fleet, async () => {}, ["--checkpoint-interval", "40ms", "--max-problems", "100000"]);
       expect(r.status).toBe("finished");
