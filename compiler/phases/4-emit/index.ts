@@ -318,12 +318,9 @@ else {
   // (A time in the window before is in it again: no remainder of a division to take, which for
   // times beyond 2^31 ms is a call per record.)
   if (!(${t} >= $start && ${t} < $start + ${sizeMs})) {
-    const $s = ${t} - (((${t} % ${sizeMs}) + ${sizeMs}) % ${sizeMs});
-    if ($s !== $start) {
-      $entries = $ctx.window($s);
-      $start = $s;
-      $last = undefined;
-    }
+    $start = ${t} - (((${t} % ${sizeMs}) + ${sizeMs}) % ${sizeMs});
+    $entries = $ctx.window($start);
+    $last = undefined;
   }
   ${value(v)}${add}
 }

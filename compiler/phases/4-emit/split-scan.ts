@@ -93,7 +93,7 @@ function bracket(p: string): { ranges: Range[]; negated: boolean } | null {
   const negated = p[i] === "^";
   if (negated) i++;
   const ranges: Range[] = [];
-  /** One member: a code unit, or a class escape's ranges (which cannot end a range). */
+  /** One member: a code unit, or a class escape's ranges (which cannot start or end a range). */
   const member = (): number | Range[] | null => {
     if (i >= p.length) return null;
     const ch = p[i++]!;
@@ -105,32 +105,25 @@ function bracket(p: string): { ranges: Range[]; negated: boolean } | null {
     if (e === "b") return 8;
     return escaped(e);
   };
+  const units = (m: number | Range[]): Range[] => (typeof m === "number" ? [[m, m]] : m);
   for (;;) {
     if (i >= p.length) return null;
     if (p[i] === "]") break;
     const lo = member();
     if (lo === null) return null;
-    if (typeof lo !== "number") {
-      ranges.push(...lo);
-      // `\d-a`: no range either (Annex B), but the escape's units, `-` and `a`; what follows starts afresh.
-      if (p[i] === "-" && i + 1 < p.length && p[i + 1] !== "]") {
-        i++;
-        const hi = member();
-        if (hi === null) return null;
-        ranges.push([45, 45], ...(typeof hi === "number" ? [[hi, hi] as const] : hi));
-      }
-      continue;
-    }
     // `a-z`; a `-` first, last, or after a range is itself.
     if (p[i] === "-" && i + 1 < p.length && p[i + 1] !== "]") {
       i++;
       const hi = member();
       if (hi === null) return null;
-      // `a-\w`: no range (a class escape cannot end one), but `a`, `-` and the escape's units.
-      if (typeof hi !== "number") ranges.push([lo, lo], [45, 45], ...hi);
-      else if (hi < lo) return null;
-      else ranges.push([lo, hi]);
-    } else ranges.push([lo, lo]);
+      if (typeof lo === "number" && typeof hi === "number") {
+        if (hi < lo) return null;
+        ranges.push([lo, hi]);
+      }
+      // `\d-a`, `a-\w`: no range (a class escape cannot start or end one, Annex B), but both
+      // members' units and `-`; what follows starts afresh.
+      else ranges.push(...units(lo), [45, 45], ...units(hi));
+    } else ranges.push(...units(lo));
   }
   // Only the class itself: `[a-z]x` or `[a]]` is not one atom.
   return i === p.length - 1 ? { ranges, negated } : null;
