@@ -128,23 +128,31 @@ describe("cluster on ZooKeeper", () => {
         const leader = (await stores[0]!.leader("gen"))!;
         const id = victim === "coordinator" ? leader : ["w1", "w2", "w3"].find((w) => w !== leader)!;
         const i = Number(id.slice(1)) - 1;
-        // Expire its session: a second client with its session id and password connects and closes.
-        // Tried again if the server has not ended the session yet (the two clients race for it).
+        // Expire its session: a second client with its session id and password connects (the server
+        // drops the victim's connection for it) and closes the session. The victim's client holds its
+        // reconnect until then: reconnecting first would take the session back and drop the close.
         const before = (await stores[0]!.workers()).find((w) => w.id === id)!.session;
         let gone = false;
-        for (let attempt = 0; attempt < 5 && !gone; attempt++) {
+        for (let attempt = 0; attempt < 3 && !gone; attempt++) {
           const c = (sessions[i] as unknown as { client: zookeeper.Client }).client;
+          const cm = (c as unknown as { connectionManager: { connect(): void } }).connectionManager;
+          const reconnect = cm.connect;
+          let held = false;
+          cm.connect = () => {
+            held = true;
+          };
           const twin = zookeeper.createClient(zk.connectString, { sessionTimeout: 2000, retries: 0, sessionId: c.getSessionId(), sessionPassword: c.getSessionPassword() } as never);
-          // Close as soon as connected: the victim reconnects within ~200 ms and would take the session back.
           await new Promise<void>((r) => {
             twin.once("connected", () => {
+              twin.once("disconnected", () => r());
               twin.close();
-              r();
             });
             twin.connect();
-            setTimeout(r, 2000);
+            setTimeout(r, 5000);
           });
-          for (let k = 0; k < 20 && !gone; k++) {
+          cm.connect = reconnect;
+          if (held) reconnect.call(cm);
+          for (let k = 0; k < 100 && !gone; k++) {
             const w = (await firstAnswer(stores.map((st) => () => st.workers()))).find((x) => x.id === id);
             gone = w === undefined || w.session !== before;
             if (!gone) await new Promise((r) => setTimeout(r, 50));
