@@ -38,7 +38,9 @@ const AGGREGATES = {
   reduce: "reduce((a, b) => { k: a.k, s: b.s, v: floor(check(a.v + b.v)), ts: b.ts })",
   multi: "aggregate({ n: count(), total: sum(e => e.v), hi: max(e => check(e.v)), mean: avg(e => e.v), folded: reduce((a, b) => { k: a.k, s: a.s, v: floor(check(a.v * 2 + b.v)), ts: a.ts }) })",
 };
-const KEYS = { int: "e.k", string: "e.s", record: "{ a: e.k % 3, b: e.s }" };
+// `wide`: numbers beyond 32 bits and fractions, which the generated code must not look up as the
+// 32-bit integers they truncate to (2^32 and 0); `zero`: -0 and 0, one key as in a Map.
+const KEYS = { int: "e.k", string: "e.s", record: "{ a: e.k % 3, b: e.s }", wide: "e.k * 2147483648 - (e.k % 2) * 0.5 - 2", zero: "(e.k - 2) * 0" };
 const WINDOWS = { tumbling: "tumbling(10s)", sliding: "sliding(10s, every: 5s)", uneven: "sliding(10s, every: 3s)" };
 
 let programs = 0;
@@ -111,7 +113,13 @@ function run(mod: PlanModule, node: AggregateNode, keyOf: (e: Event) => unknown,
 }
 
 describe("generated accumulator code", () => {
-  const keyFns: Record<keyof typeof KEYS, (e: Event) => unknown> = { int: (e) => e.k, string: (e) => e.s, record: (e) => ({ a: e.k % 3, b: e.s }) };
+  const keyFns: Record<keyof typeof KEYS, (e: Event) => unknown> = {
+    int: (e) => e.k,
+    string: (e) => e.s,
+    record: (e) => ({ a: e.k % 3, b: e.s }),
+    wide: (e) => e.k * 2147483648 - (e.k % 2) * 0.5 - 2,
+    zero: (e) => (e.k - 2) * 0,
+  };
   for (const [aggName, aggregate] of Object.entries(AGGREGATES)) {
     for (const [keyName, key] of Object.entries(KEYS)) {
       for (const [windowName, window] of Object.entries(WINDOWS)) {

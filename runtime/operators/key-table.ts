@@ -49,9 +49,9 @@ export class KeyTable<V = AggregateEntry> implements EntryTable<V> {
   private slots = new Int32Array(16);
   private mask = 15;
   /** Position → the entry's key id, hash and value, in the order the entries were added. */
-  private ids: KeyId[] = [];
+  private ids: KeyId[] = anyValues();
   private hashes = new Int32Array(8);
-  private vals: V[] = [];
+  private vals: V[] = anyValues();
 
   get size(): number {
     return this.ids.length;
@@ -122,4 +122,15 @@ export class KeyTable<V = AggregateEntry> implements EntryTable<V> {
     this.slots = slots;
     this.mask = mask;
   }
+}
+
+/**
+ * An empty array that holds any value from the start. One that first held small integers (number
+ * keys) would change its kind at the first double, and every optimized function that had read it
+ * (the folds, a window firing) would be thrown away and compiled again, once per process.
+ */
+function anyValues<T>(): T[] {
+  const a: unknown[] = [""];
+  a.pop();
+  return a as T[];
 }

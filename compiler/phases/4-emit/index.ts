@@ -246,6 +246,9 @@ class ${entryClass(f)} implements AggregateEntry {
   declare v: number;
   declare old: unknown;
   constructor(key: unknown, acc: unknown, v: number) {
+    // (Any value from the start: a field that first held small integers would change representation
+    // at the first key held as a double, as an accumulator would.)
+    this.key = null;
     this.key = key;
     ${acc}
     this.v = v;
@@ -388,7 +391,12 @@ export function ${name}(${input}, $ctx: EventFoldContext, $out: Collector<unknow
     });
     const initial = f.aggregate.kind === "multi" ? `[${create.join(", ")}]` : create[0]!;
     const prim = primitiveTypeof(f.keyType);
-    const id = prim ? `typeof $key === ${JSON.stringify(prim)} ? $key : $ctx.keyId($key)` : "$ctx.keyId($key)";
+    // A number key that is an integer in 32 bits is looked up as one. Keys computed in floating
+    // point (a remainder of a product past 2^31) are such integers held as doubles: V8 would see
+    // the table's code get small integers first and doubles later, and throw it away. (-0 becomes
+    // 0, as the table's SameValueZero has it anyway.)
+    const asNumber = "(($key | 0) === $key ? $key | 0 : $key)";
+    const id = prim ? `typeof $key === ${JSON.stringify(prim)} ? ${prim === "number" ? asNumber : "$key"} : $ctx.keyId($key)` : "$ctx.keyId($key)";
     // The functions run first in the try block; the updates after them cannot throw. The entry
     // of the record before is kept: runs of one key (a constant key, sorted input) skip the lookup.
     const insert = `{ $e = new ${entryClass(f)}($key, ${initial}, $epoch); $entries.set($id, $e); }`;
