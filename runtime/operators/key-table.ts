@@ -53,6 +53,20 @@ export class KeyTable<V = AggregateEntry> implements EntryTable<V> {
   private hashes = new Int32Array(8);
   private vals: V[] = anyValues();
 
+  /**
+   * `expected`: about how many entries it will hold (the size of a window before it), so that a
+   * window of ten thousand keys is not grown eleven times from sixteen slots.
+   */
+  constructor(expected = 0) {
+    if (expected > 8) {
+      let slots = 16;
+      while (slots < expected * 2 + 2) slots *= 2;
+      this.slots = new Int32Array(slots);
+      this.mask = slots - 1;
+      this.hashes = new Int32Array(expected + 1);
+    }
+  }
+
   get size(): number {
     return this.ids.length;
   }

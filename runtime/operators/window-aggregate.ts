@@ -28,6 +28,8 @@ export class WindowAggregateOperator implements Operator {
   private watermark = -Infinity;
   /** The tumbling window the last record went to: consecutive records mostly share one. */
   private last: { start: number; entries: KeyTable } | null = null;
+  /** The number of entries of the window that fired last: the next window's table starts that large. */
+  private lastFired = 0;
   /** The plan's generated accumulator code, when it has one (plans of flowc 0.1 before it do not). */
   private readonly fold: FoldFn | null;
   /** Makes an entry: of the class the plan's fold makes its entries of, when the plan has one. */
@@ -246,7 +248,7 @@ export class WindowAggregateOperator implements Operator {
 
   private entriesOf(start: number): KeyTable {
     let m = this.windows.get(start);
-    if (m === undefined) this.windows.set(start, (m = new KeyTable()));
+    if (m === undefined) this.windows.set(start, (m = new KeyTable(this.lastFired)));
     return m;
   }
 
@@ -257,6 +259,7 @@ export class WindowAggregateOperator implements Operator {
     for (const start of due) {
       const entries = this.windows.get(start)!;
       this.windows.delete(start);
+      this.lastFired = entries.size;
       if (this.last?.start === start) this.last = null;
       // In batches of EMIT_BATCH: the results of a window of a million keys go out (and are
       // formatted by a sink) a batch at a time, not held all at once.
