@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
 import { EmbeddedCheckpoints } from "../runtime/checkpoint/embedded.js";
 import { Job } from "../runtime/exec/job.js";
 import type { PlanModule } from "../runtime/plan.js";
@@ -27,6 +28,11 @@ export type ChildTask =
       /** Plan modules to load and run first (bench/others.ts), in this process, before the measured run. */
       others?: string[];
     }
+  /**
+   * W4's ceiling: each module (a share of the events as a program of its own, 1 partition) runs in
+   * a worker thread of its own, all at once: nothing exchanged, nothing shared but the machine.
+   */
+  | { kind: "shares"; workload: WorkloadId; modules: string[]; outs: string[] }
   | { kind: "compile"; file: string; repeat: number };
 
 export interface ChildResult {
@@ -81,6 +87,27 @@ async function main(task: ChildTask): Promise<ChildResult> {
       const rows = rowsIn(readdirSync(task.out).map((f) => join(task.out, f)));
       const checksum = task.workload.startsWith("q") ? NEXMARK[task.workload as NexmarkQuery].checksum(rows) : planChecksum(task.workload as WorkloadId, rows);
       return { ms, checksum, maxRssKb, ...(ckpt ? { pauses: ckpt.stats.pauses, stalls: ckpt.stats.stalls } : {}) };
+    }
+    case "shares": {
+      for (const out of task.outs) rmSync(out, { recursive: true, force: true });
+      // From starting the threads to the last one's sinks closed: the threads' start and their
+      // import of the runtime and the plan count, as they do for `threads: 2` (Job.open).
+      const t0 = performance.now();
+      await Promise.all(
+        task.modules.map(
+          (module) =>
+            new Promise<void>((resolveShare, reject) => {
+              const w = new Worker(new URL("./share-thread.js", import.meta.url), { workerData: module });
+              w.once("message", () => resolveShare());
+              w.once("error", reject);
+              w.once("exit", (code) => reject(new Error(`the thread running ${module} exited with ${code} before it finished`)));
+            }),
+        ),
+      );
+      const ms = performance.now() - t0;
+      const maxRssKb = process.resourceUsage().maxRSS;
+      const rows = rowsIn(task.outs.flatMap((out) => readdirSync(out).map((f) => join(out, f))));
+      return { ms, checksum: planChecksum(task.workload, rows), maxRssKb };
     }
     case "compile": {
       // Imported here only: the compiler's dependencies would otherwise count in every run's memory.

@@ -287,12 +287,26 @@ export function event(n: number): Event {
  * record, so the event time is rebuilt from it: t - 1000·n ms is the first timestamp.
  */
 export function w3EventTimeFlow(count: number, out: string, partitions = 1, keys = W3_KEYS, window = "1s"): string {
-  return `pipeline w3
+  return w3Text(count, out, partitions, keys, window, 0, "w3");
+}
+
+/**
+ * A share of W3's events as a program of its own: events first … first + count - 1 (W4's ceiling
+ * runs two of them side by side). Its rows, with the other shares', make W3's checksum: a window
+ * split between two shares gives two rows whose sums add up to its one.
+ */
+export function w3ShareFlow(name: string, first: number, count: number, out: string): string {
+  return w3Text(count, out, 1, W3_KEYS, "1s", first, name);
+}
+
+function w3Text(count: number, out: string, partitions: number, keys: number, window: string, first: number, name: string): string {
+  const n = first === 0 ? "r.n" : `(r.n + ${first})`;
+  return `pipeline ${name}
 config { partitions: ${partitions} }
 source raw: { n: int, t: timestamp } = generate(count: ${count})
 
 raw
-  |> map(r => { key: (r.n * 7919) % ${keys}, value: r.n % 100, ts: r.t + 1ms * (floor(r.n / 100) - r.n * 1000) })
+  |> map(r => { key: (${n} * 7919) % ${keys}, value: ${n} % 100, ts: r.t + 1ms * (floor(${n} / 100) - r.n * 1000) })
   |> watermark(e => e.ts, delay: 0ms)
   |> keyBy(e => e.key)
   |> window(tumbling(${window}))

@@ -55,11 +55,13 @@ describe("npm run bench -- --quick", () => {
     expect(report.workloads[0]!.rows[0]!.checksum).toBe(String(3 * even));
   });
 
-  it("sums W3 the same with 1 and 2 partitions in W4, on 1 thread and on 2", () => {
+  it("sums W3 the same with 1 and 2 partitions in W4, on 1 thread and on 2, and as two halves on two threads", () => {
     const w3 = report.workloads.find((w) => w.id === "W3")!;
     const w4 = report.workloads.find((w) => w.id === "W4")!;
-    expect(w4.rows.map((r) => r.id)).toEqual(["plan1", "plan2", "plan2t"]);
+    expect(w4.rows.map((r) => r.id)).toEqual(["plan1", "plan2", "plan2t", "shares2t"]);
     for (const r of w4.rows) expect(r.checksum).toBe(w3.rows[0]!.checksum);
+    // The half alone is a note (its checksum is half of W3's): its time and the bound it sets.
+    expect(markdown).toMatch(/One half alone, on the main thread with the machine to itself, took [\d.]+ m?s: [\d.]+× the time of 1 partition over all the events .*at most [\d.]+× as fast as one here/);
   });
 
   it("runs W5's pipelines with and without checkpoints, to the same output", () => {
@@ -95,7 +97,7 @@ describe("npm run bench -- --quick", () => {
     expect(markdown).toMatch(/\| W2: plan peak RSS \/ hand loop peak RSS ≤ 1\.5× \| [\d.]+× \| (yes|\*\*no\*\*) \|/);
     expect(markdown).not.toContain("MISMATCH");
     expect(svg).toMatch(/<svg xmlns="http:\/\/www.w3.org\/2000\/svg"[^>]*>[\s\S]*<\/svg>\n$/);
-    // The background, six contenders of W1–W3, three of W4.
-    expect((svg.match(/<rect /g) ?? []).length).toBe(1 + 3 * 6 + 3);
+    // The background, six contenders of W1–W3, four of W4.
+    expect((svg.match(/<rect /g) ?? []).length).toBe(1 + 3 * 6 + 4);
   });
 });
