@@ -9,6 +9,7 @@
 // A stream error is kept and surfaces from the next ready() or from close(): write() is called from
 // the middle of an operator's batch and has nowhere to report it.
 import type { Writable } from "node:stream";
+import { JSON_NUMBER_BYTES } from "../json-number.js";
 import type { FlowType, RecordField } from "../types.js";
 import type { SinkWriter } from "./api.js";
 import { ConnectorError } from "./api.js";
@@ -86,6 +87,55 @@ return "{" + s + "}";
 }
 
 /**
+ * A jsonl line written as bytes, for records whose fields are all numbers (int, float, timestamp,
+ * duration) or booleans: `write(v, b, o)` puts the line of `v` and its newline into `b` from `o`,
+ * with at least `maxBytes` free there, and returns where it ended; or -1, writing nothing, for a
+ * value that is not such a record with every field present and of its type (the caller formats
+ * that one as text). No string is made per field or per row: a window's results were mostly
+ * strings of digits joined, then encoded once more into the stream's buffer.
+ */
+export interface JsonBytes {
+  maxBytes: number;
+  write(v: unknown, b: Uint8Array, o: number): number;
+}
+
+export function jsonBytesFormatter(type: FlowType): JsonBytes | undefined {
+  const number = (t: FlowType): boolean => t.kind === "int" || t.kind === "float" || t.kind === "timestamp" || t.kind === "duration";
+  if (type.kind !== "record" || type.fields.length === 0) return undefined;
+  if (type.fields.some((f) => f.name === "__proto__" || !(number(f.type) || f.type.kind === "bool"))) return undefined;
+  const bytes = (text: string) => [...Buffer.from(text, "utf8")].map((c) => `b[o++] = ${c};`).join(" ");
+  // (Every number JSON.stringify writes, "-1.7976931348623157e+308" the longest, fits in 32 bytes.)
+  let maxBytes = 2;
+  const loads: string[] = [];
+  const writes: string[] = [];
+  const cached: string[] = [];
+  type.fields.forEach((f, i) => {
+    const head = `${i === 0 ? "{" : ","}${JSON.stringify(f.name)}:`;
+    maxBytes += Buffer.byteLength(head) + 32;
+    const isBool = f.type.kind === "bool";
+    loads.push(`const x${i} = v[${JSON.stringify(f.name)}]; if (typeof x${i} !== "${isBool ? "boolean" : "number"}") return -1;`);
+    if (isBool) writes.push(`${bytes(head)}\nif (x${i}) { ${bytes("true")} } else { ${bytes("false")} }`);
+    else if (f.type.kind === "timestamp") {
+      // A window's results share their start and end: the bytes of the last one are kept.
+      cached.push(`let l${i} = NaN, n${i} = 0; const t${i} = new Uint8Array(32);`);
+      writes.push(
+        `${bytes(head)}\nif (x${i} === l${i}) { for (let k = 0; k < n${i}; k++) b[o + k] = t${i}[k]; o += n${i}; } else { const s = o; o = jsonNumberBytes(b, o, x${i}); l${i} = x${i}; n${i} = o - s; for (let k = 0; k < n${i}; k++) t${i}[k] = b[s + k]; }`,
+      );
+    } else writes.push(`${bytes(head)}\no = jsonNumberBytes(b, o, x${i});`);
+  });
+  const body = `${JSON_NUMBER_BYTES}
+${cached.join("\n")}
+return (v, b, o) => {
+if (v === null || typeof v !== "object" || Array.isArray(v)) return -1;
+${loads.join("\n")}
+${writes.join("\n")}
+b[o++] = 125; b[o++] = 10;
+return o;
+};`;
+  return { maxBytes, write: new Function(body)() as JsonBytes["write"] };
+}
+
+/**
  * The source of `n(x)`: JSON.stringify(x) for a number x, with integers beyond 2^30 (timestamps)
  * made from two small ones. Every formatter compiles a copy of its own (new Function): one function
  * shared by every sink in the process learns from all of them, and other plans' numbers made it
@@ -112,6 +162,10 @@ class TextSinkWriter implements SinkWriter {
   /** The reader went away: further output is dropped. */
   private gone = false;
   private drained: Promise<void> | undefined;
+  /** jsonl of a record type of numbers: lines written as bytes. */
+  private readonly bytes: JsonBytes | undefined;
+  /** About how many bytes a line takes (the last batch's average, and a little more). */
+  private lineBytes = 64;
   private readonly onError = (e: unknown) => {
     if (this.opts.quietOnClosedPipe && errorCode(e) === "EPIPE") this.gone = true;
     else this.error ??= this.opts.writeError(e);
@@ -122,15 +176,38 @@ class TextSinkWriter implements SinkWriter {
     private readonly opts: TextSinkOptions,
   ) {
     this.format = lineFormatter(opts.format, opts.type);
+    this.bytes = opts.format === "jsonl" ? jsonBytesFormatter(opts.type) : undefined;
     stream.on("error", this.onError);
     if (opts.header && opts.format === "csv") stream.write(`${formatCsvLine(csvHeader(opts.type))}\n`);
   }
 
   write(records: readonly unknown[]): void {
     if (this.error || this.gone || records.length === 0) return;
+    if (this.bytes) return this.writeBytes(records, this.bytes);
     let text = "";
     for (const r of records) text += `${this.format(r)}\n`;
     this.stream.write(text);
+  }
+
+  /** The batch's lines as bytes (jsonBytesFormatter); a record that it cannot write goes as text. */
+  private writeBytes(records: readonly unknown[], bytes: JsonBytes): void {
+    // Sized by the lines so far, so that a batch's buffer is about as long as its text.
+    let b: Buffer = Buffer.allocUnsafe(Math.ceil(records.length * this.lineBytes) + bytes.maxBytes);
+    let o = 0;
+    for (const r of records) {
+      if (b.length - o < bytes.maxBytes) b = grown(b, o, bytes.maxBytes);
+      const end = bytes.write(r, b, o);
+      if (end >= 0) {
+        o = end;
+        continue;
+      }
+      const text = `${this.format(r)}\n`;
+      // (At most 3 bytes of UTF-8 per UTF-16 code unit.)
+      if (b.length - o < text.length * 3) b = grown(b, o, text.length * 3);
+      o += b.write(text, o, "utf8");
+    }
+    this.lineBytes = Math.max(8, o / records.length) * 1.125;
+    this.stream.write(b.subarray(0, o));
   }
 
   ready(): Promise<void> | undefined {
@@ -172,4 +249,11 @@ class TextSinkWriter implements SinkWriter {
     }
     if (this.error) throw this.error;
   }
+}
+
+/** A buffer holding `b`'s first `used` bytes with at least `more` free after them. */
+function grown(b: Buffer, used: number, more: number): Buffer {
+  const next = Buffer.allocUnsafe(Math.max(b.length * 2, used + more));
+  b.copy(next, 0, 0, used);
+  return next;
 }

@@ -2,6 +2,7 @@
 // control events from its input gate and forwards control events downstream after it.
 import type { Batch } from "../exec/messages.js";
 import type { Output } from "../exec/output.js";
+import { jsonNumberBytes } from "../json-number.js";
 
 /** An operator's state: entries grouped by key group, so it can be redistributed on restore. */
 export interface OperatorState {
@@ -115,36 +116,11 @@ export class EntryText {
     g.buf[g.off++] = 93; // ]
   }
 
-  /** Writes a value's JSON text: a safe integer by its digits, anything else through jsonValue. */
+  /** Writes a value's JSON text: a number as jsonNumberBytes writes it (no string made), anything else through jsonValue. */
   private value(g: GroupText, x: unknown): void {
-    if (typeof x === "number" && Number.isSafeInteger(x)) {
-      this.room(g, 17);
-      const b = g.buf;
-      let o = g.off;
-      let y = x;
-      if (y < 0) {
-        b[o++] = 45; // -
-        y = -y;
-      }
-      let n = 1;
-      // The digits from the last, each the remainder of a division by 10 (in 32-bit integer
-      // arithmetic where the number fits).
-      if (y <= 0x7fffffff) {
-        for (let z = y; z >= 10; z = (z / 10) | 0) n++;
-        for (let p = o + n - 1; p >= o; p--) {
-          const q = (y / 10) | 0;
-          b[p] = 48 + y - q * 10;
-          y = q;
-        }
-      } else {
-        for (let z = y; z >= 10; z = Math.floor(z / 10)) n++;
-        for (let p = o + n - 1; p >= o; p--) {
-          const q = Math.floor(y / 10);
-          b[p] = 48 + (y - q * 10);
-          y = q;
-        }
-      }
-      g.off = o + n;
+    if (typeof x === "number") {
+      this.room(g, 32);
+      g.off = jsonNumberBytes(g.buf, g.off, x);
       return;
     }
     const s = jsonValue(x);
