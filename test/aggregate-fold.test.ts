@@ -267,6 +267,9 @@ describe("copy-on-write snapshots", () => {
     expect(await stateText(state, (ms) => slices.push(ms))).toBe(JSON.stringify(state));
     expect(slices.length).toBeGreaterThan(0);
     expect(await stateText({ operator: "op_2", keyGroups: {} })).toBe(JSON.stringify({ operator: "op_2", keyGroups: {} }));
+    // Pieces of text large enough to go out as they are (256 entries of 200-odd bytes), between small ones.
+    const large: OperatorState = { operator: "op_3", keyGroups: { 3: Array.from({ length: 700 }, (_, i) => [i, "é".repeat(100 + (i % 7))]), 9: [[1, "x"]], 70: Array.from({ length: 300 }, (_, i) => ["k".repeat(250), i]) } };
+    expect(await stateText(large)).toBe(JSON.stringify(large));
   });
 });
 

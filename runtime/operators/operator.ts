@@ -198,6 +198,15 @@ export async function stateChunks(state: OperatorState, slice: (ms: number) => v
   let size = 0;
   const put = (b: Buffer | string) => {
     const data = typeof b === "string" ? Buffer.from(b, "utf8") : b;
+    if (data.length >= PIECE_BYTES / 2) {
+      // A piece of entries' text that is large already goes as it is, after what gathered before
+      // it: joining it to a few bytes of brackets copied every byte of a million keys' state once more.
+      if (size > 0) chunks.push(pending.length === 1 ? pending[0]! : Buffer.concat(pending, size));
+      pending = [];
+      size = 0;
+      chunks.push(data);
+      return;
+    }
     pending.push(data);
     size += data.length;
     if (size >= PIECE_BYTES) {
